@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { Artifact, DoctorReport, Experiment, ExperimentId, ExperimentName, Job, JobId } from './schemas.js';
+
+/**
+ * The `lab` API contract: one entry per message, with the schema of what is sent and of what comes back.
+ * Implemented twice — Electron main over IPC (electron/main/ipc-router.ts) and the web-mode server over
+ * HTTP (electron/server/) — and consumed once by the renderer through `LabClient`. Job events are the one
+ * stream: `subscribeJobs` (a preload bridge over IPC, a WebSocket in web mode).
+ */
+export const JOB_KINDS = ['selftest'] as const;
+export const JobKind = z.enum(JOB_KINDS);
+export type JobKind = z.infer<typeof JobKind>;
+
+export const labMethods = {
+  'experiments.list': { input: z.object({}).strict(), output: z.array(Experiment) },
+  'experiments.get': { input: z.object({ id: ExperimentId }).strict(), output: Experiment },
+  'experiments.create': {
+    input: z
+      .object({ name: ExperimentName, recipe: z.string().default('distill'), config: z.record(z.string(), z.unknown()).default({}) })
+      .strict(),
+    output: Experiment,
+  },
+  'experiments.rename': { input: z.object({ id: ExperimentId, name: ExperimentName }).strict(), output: Experiment },
+  'experiments.delete': { input: z.object({ id: ExperimentId }).strict(), output: z.object({ deleted: z.literal(true) }) },
+  'jobs.start': {
+    input: z
+      .object({ kind: JobKind, experimentId: ExperimentId.nullable().default(null), params: z.record(z.string(), z.unknown()).default({}) })
+      .strict(),
+    output: Job,
+  },
+  'jobs.cancel': { input: z.object({ id: JobId }).strict(), output: Job },
+  'jobs.resume': { input: z.object({ id: JobId }).strict(), output: Job },
+  'jobs.list': { input: z.object({ experimentId: ExperimentId.optional() }).strict(), output: z.array(Job) },
+  'jobs.logs': {
+    input: z.object({ id: JobId }).strict(),
+    output: z.array(z.object({ level: z.string(), line: z.string(), at: z.string() })),
+  },
+  'artifacts.list': { input: z.object({ experimentId: ExperimentId }).strict(), output: z.array(Artifact) },
+  'doctor.run': { input: z.object({}).strict(), output: DoctorReport },
+} as const;
+
+export type LabMethod = keyof typeof labMethods;
+export const LAB_METHOD_NAMES = Object.keys(labMethods) as LabMethod[];
+export type LabInput<M extends LabMethod> = z.input<(typeof labMethods)[M]['input']>;
+export type LabParsedInput<M extends LabMethod> = z.output<(typeof labMethods)[M]['input']>;
+export type LabOutput<M extends LabMethod> = z.output<(typeof labMethods)[M]['output']>;
+
+/** The wire envelope of every answer (IPC and HTTP): a value or a serialized typed error. */
+export type LabResult<T> = { ok: true; value: T } | { ok: false; error: { name: string; code: string; message: string; details?: Record<string, unknown> } };
+
+/** What the renderer sees, whichever shell it runs in. */
+export interface LabClient {
+  call<M extends LabMethod>(method: M, input: LabInput<M>): Promise<LabOutput<M>>;
+  /** Returns the unsubscribe function. */
+  subscribeJobs(listener: (event: import('./schemas.js').JobEvent) => void): () => void;
+}
+
+export const IPC_CHANNEL_PREFIX = 'lab:';
+export const IPC_JOB_EVENT_CHANNEL = 'lab-event:jobs';

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/**
+ * The records that cross the `lab` API (IPC and HTTP/WebSocket). One definition, validated on both
+ * sides: the renderer parses what it receives, main and the web server parse what they are sent.
+ */
+export const ExperimentId = z.string().regex(/^exp_[a-z0-9]{10,}$/, 'an experiment id looks like exp_…');
+export const JobId = z.string().regex(/^job_[a-z0-9]{10,}$/, 'a job id looks like job_…');
+
+export const ExperimentName = z.string().trim().min(1, 'name must not be empty').max(120, 'name is at most 120 characters');
+
+export const Experiment = z.object({
+  id: ExperimentId,
+  name: ExperimentName,
+  recipe: z.string(),
+  config: z.record(z.string(), z.unknown()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Experiment = z.infer<typeof Experiment>;
+
+export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted']);
+export type JobStatus = z.infer<typeof JobStatus>;
+
+export const JobProgress = z.object({
+  fraction: z.number().min(0).max(1),
+  stage: z.string(),
+  etaSeconds: z.number().nonnegative().nullable(),
+});
+export type JobProgress = z.infer<typeof JobProgress>;
+
+export const SerializedErrorSchema = z.object({
+  name: z.string(),
+  code: z.string(),
+  message: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const Job = z.object({
+  id: JobId,
+  kind: z.string(),
+  experimentId: ExperimentId.nullable(),
+  params: z.record(z.string(), z.unknown()),
+  status: JobStatus,
+  progress: JobProgress,
+  result: z.unknown().nullable(),
+  error: SerializedErrorSchema.nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  attempts: z.number().int().nonnegative(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const JobLogLine = z.object({
+  jobId: JobId,
+  level: z.enum(['info', 'warn', 'error']),
+  line: z.string(),
+  at: z.string(),
+});
+export type JobLogLine = z.infer<typeof JobLogLine>;
+
+/** What a subscriber receives: a job's new state, or one log line. */
+export const JobEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('job'), job: Job }),
+  z.object({ type: z.literal('log'), log: JobLogLine }),
+]);
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const Artifact = z.object({
+  id: z.string(),
+  experimentId: ExperimentId,
+  jobId: JobId.nullable(),
+  kind: z.string(),
+  path: z.string(), // relative to the experiment folder
+  bytes: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  meta: z.record(z.string(), z.unknown()),
+});
+export type Artifact = z.infer<typeof Artifact>;
+
+export const DoctorCheck = z.object({
+  name: z.string(),
+  ok: z.boolean(),
+  detail: z.string(),
+  /** What to do when it is missing. */
+  hint: z.string().optional(),
+});
+export const DoctorReport = z.object({ checks: z.array(DoctorCheck), at: z.string() });
+export type DoctorReport = z.infer<typeof DoctorReport>;

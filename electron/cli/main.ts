@@ -1,0 +1,178 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { openLab, type Lab } from '../engine/lab-runtime.js';
+import { forkSpawner } from '../engine/jobs/fork-process.js';
+import { resolveDataDir } from '../engine/store/data-dir.js';
+import { runDoctor } from '../engine/doctor.js';
+import { LabError } from '../engine/errors.js';
+import { registeredJobKinds } from '../engine/jobs/registry.js';
+import { startWebServer } from '../server/web-server.js';
+import { benchSuites } from './bench/index.js';
+import { recordBench } from './bench/report.js';
+import { followJob } from './progress.js';
+import { rendererDir, repoRoot, workerEntry } from './paths.js';
+import { runDemo } from './demo.js';
+
+const program = new Command();
+program
+  .name('vla-ad')
+  .description('VLA-AD Lab: distill a VLA teacher into a small student, with a VLM as an offline annotator')
+  .option('--data-dir <dir>', 'data directory (default: $VLA_AD_DATA or ~/.local/share/vla-ad-lab)');
+
+function lab(owner: string): Lab {
+  const dataDir = resolveDataDir(program.opts().dataDir);
+  return openLab({ dataDir, owner, spawn: forkSpawner(workerEntry) });
+}
+
+function parseParam(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
+  const raw = value.slice(eq + 1);
+  let parsed: unknown = raw;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    /* a plain string */
+  }
+  return { ...previous, [value.slice(0, eq)]: parsed };
+}
+
+program
+  .command('doctor')
+  .description('say what this machine has: Electron, ONNX Runtime EPs, ffmpeg, Chromium, python/torch/h5py, VLM, LIBERO')
+  .option('--json', 'print JSON')
+  .action(async (o: { json?: boolean }) => {
+    const report = await runDoctor();
+    if (o.json) return console.log(JSON.stringify(report, null, 2));
+    for (const c of report.checks) {
+      console.log(`${c.ok ? 'ok  ' : 'MISS'}  ${c.name.padEnd(28)} ${c.detail}${!c.ok && c.hint ? `\n      → ${c.hint}` : ''}`);
+    }
+  });
+
+program
+  .command('serve')
+  .description('web mode: serve the renderer and the lab API on loopback')
+  .option('--host <host>', 'bind address', '127.0.0.1')
+  .option('--port <port>', 'port (0 = any free)', (v) => Number.parseInt(v, 10), 5178)
+  .option('--allow-remote', 'allow a non-loopback bind (the token still guards the API)')
+  .option('--token <token>', 'use this token instead of a random one')
+  .action(async (o: { host: string; port: number; allowRemote?: boolean; token?: string }) => {
+    const l = lab('web server');
+    const server = await startWebServer({ lab: l, rendererDir, host: o.host, port: o.port, allowRemote: o.allowRemote, token: o.token }).catch((err) => {
+      l.close();
+      throw err;
+    });
+    console.log(`VLA-AD Lab web mode: ${server.url}`);
+    console.log(`data directory: ${l.dataDir}`);
+    const stop = async () => {
+      await server.close();
+      l.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+const experiment = program.command('experiment').description('experiments');
+experiment
+  .command('create <name>')
+  .option('--recipe <recipe>', 'recipe', 'distill')
+  .action((name: string, o: { recipe: string }) => {
+    const l = lab('cli');
+    try {
+      const r = l.store.createExperiment({ name, recipe: o.recipe, config: {} });
+      console.log(`${r.id}\t${r.name}`);
+    } finally {
+      l.close();
+    }
+  });
+experiment.command('list').action(() => {
+  const l = lab('cli');
+  try {
+    for (const e of l.store.listExperiments()) console.log(`${e.id}\t${e.name}\t${e.recipe}\t${e.createdAt}`);
+  } finally {
+    l.close();
+  }
+});
+
+const job = program.command('job').description('long jobs');
+job
+  .command('run <kind>')
+  .description(`run a job with a progress bar (kinds: ${registeredJobKinds().join(', ')})`)
+  .option('--experiment <id>', 'experiment the job belongs to')
+  .option('--param <key=value>', 'job parameter (repeatable; values parsed as JSON when they parse)', parseParam, {})
+  .action(async (kind: string, o: { experiment?: string; param: Record<string, unknown> }) => {
+    const l = lab('cli');
+    try {
+      const started = l.supervisor.start(kind, o.experiment ?? null, o.param);
+      const final = await followJob(l, started);
+      reportFinal(final);
+    } finally {
+      l.close();
+    }
+  });
+job
+  .command('resume <id>')
+  .description('resume an interrupted, failed or cancelled job from its checkpoint')
+  .action(async (id: string) => {
+    const l = lab('cli');
+    try {
+      const final = await followJob(l, l.supervisor.resume(id));
+      reportFinal(final);
+    } finally {
+      l.close();
+    }
+  });
+job.command('list').action(() => {
+  const l = lab('cli');
+  try {
+    for (const j of l.store.listJobs()) console.log(`${j.id}\t${j.kind}\t${j.status}\t${(j.progress.fraction * 100).toFixed(0)}%\t${j.progress.stage}`);
+  } finally {
+    l.close();
+  }
+});
+
+program
+  .command('demo')
+  .description('the main job on the built-in default (today: the engine self-test in a demo experiment)')
+  .action(async () => {
+    const l = lab('cli demo');
+    try {
+      const final = await runDemo(l);
+      reportFinal(final);
+    } finally {
+      l.close();
+    }
+  });
+
+program
+  .command('bench <suite> [args...]')
+  .description(`benchmarks, written to docs/bench/<suite>.json and a line in docs/BENCHMARKS.md (suites: ${Object.keys(benchSuites).join(', ') || 'none yet'})`)
+  .action(async (suite: string, args: string[]) => {
+    const load = benchSuites[suite];
+    if (!load) throw new LabError('INVALID_INPUT', `Unknown bench suite "${suite}" (known: ${Object.keys(benchSuites).join(', ')})`, { suite });
+    const report = await (await load())(args);
+    const file = await recordBench(report, repoRoot);
+    for (const r of report.rows) {
+      console.log(`${r.name}: ${r.ours} ${r.unit}${r.peer !== undefined ? ` | ${r.peerName ?? 'peer'} ${r.peer}` : ''}${r.ratio !== undefined ? ` | ratio ${r.ratio.toFixed(3)}` : ''}`);
+    }
+    console.log(`written: ${file}, docs/BENCHMARKS.md`);
+  });
+
+function reportFinal(final: import('../api/schemas.js').Job): void {
+  if (final.status === 'succeeded') {
+    console.log(JSON.stringify(final.result, null, 2));
+  } else {
+    console.error(`job ${final.id} ${final.status}: ${final.error?.message ?? ''}`);
+    if (final.status === 'interrupted' || final.status === 'cancelled') console.error(`resume with: vla-ad job resume ${final.id}`);
+    process.exitCode = 1;
+  }
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof LabError) {
+    console.error(`error [${err.code}]: ${err.message}`);
+  } else {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  }
+  process.exit(1);
+});

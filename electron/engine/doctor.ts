@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { DoctorReport } from '../api/schemas.js';
+import { locateFfmpeg } from './video/ffmpeg.js';
+
+type Check = DoctorReport['checks'][number];
+const require = createRequire(import.meta.url);
+
+/** The Electron binary: the npm package (≥ 42) has no install script; the binary comes on first use. */
+function checkElectron(): Check {
+  const hint = 'npm run install:electron (downloads it), or use web mode: npm run serve';
+  try {
+    const pkgDir = path.dirname(require.resolve('electron/package.json'));
+    const version = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8')).version as string;
+    const pathTxt = path.join(pkgDir, 'path.txt');
+    const bin = existsSync(pathTxt) ? path.join(pkgDir, 'dist', readFileSync(pathTxt, 'utf8').trim()) : null;
+    if (bin && existsSync(bin)) return { name: 'Electron binary', ok: true, detail: `electron ${version} at ${bin}` };
+    return { name: 'Electron binary', ok: false, detail: `electron ${version} package installed, binary not downloaded`, hint };
+  } catch {
+    return { name: 'Electron binary', ok: false, detail: 'electron package not installed', hint };
+  }
+}
+
+async function checkOrt(): Promise<Check[]> {
+  try {
+    const ort = await import('onnxruntime-node');
+    const backends = ort.listSupportedBackends().map((b) => b.name);
+    // The binding lists 'cuda' whether or not the provider library was installed: look for the library.
+    const binDir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+    const cudaLib = ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].map((f) => path.join(binDir, f)).find((f) => existsSync(f));
+    const cuda = backends.includes('cuda') && cudaLib !== undefined;
+    return [
+      { name: 'ONNX Runtime CPU', ok: backends.includes('cpu'), detail: `onnxruntime-node ${ort.env.versions?.node ?? ''}; providers compiled into the binding: ${backends.join(', ')}` },
+      {
+        name: 'ONNX Runtime CUDA',
+        ok: cuda,
+        detail: cuda ? `CUDA execution provider at ${cudaLib}` : 'CUDA execution provider library not installed',
+        hint: cuda ? undefined : 'npm run install:cuda (needs CUDA 12 + cuDNN 9 and GitHub/NuGet access)',
+      },
+    ];
+  } catch (err) {
+    return [{ name: 'ONNX Runtime CPU', ok: false, detail: `onnxruntime-node failed to load: ${(err as Error).message}`, hint: 'npm ci' }];
+  }
+}
+
+function checkFfmpeg(): Check {
+  const loc = locateFfmpeg();
+  return loc
+    ? { name: 'ffmpeg', ok: true, detail: `${loc.version} (${loc.source}: ${loc.path})` }
+    : { name: 'ffmpeg', ok: false, detail: 'no ffmpeg found (FFMPEG_BIN, ffmpeg-static, PATH)', hint: 'apt-get install ffmpeg, or set FFMPEG_BIN' };
+}
+
+function checkChromium(): Check {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean) as string[];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) return { name: 'Chromium (web-mode E2E)', ok: false, detail: 'not found', hint: 'apt-get install chromium, or set CHROMIUM_PATH' };
+  const run = spawnSync(found, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return { name: 'Chromium (web-mode E2E)', ok: run.status === 0, detail: `${found}: ${(run.stdout || run.stderr || '').trim()}` };
+}
+
+function checkPython(): Check[] {
+  const python = process.env.VLA_AD_PYTHON ?? '/usr/bin/python3';
+  const script = 'import json,sys\nout={"python":sys.version.split()[0]}\n' +
+    'for m in ("torch","h5py","numpy"):\n  try:\n    mod=__import__(m); out[m]=mod.__version__\n  except Exception as e:\n    out[m]=None\nprint(json.dumps(out))';
+  const run = spawnSync(python, ['-c', script], { encoding: 'utf8', timeout: 60_000 });
+  if (run.status !== 0) return [{ name: 'python3', ok: false, detail: `${python} did not run`, hint: 'apt-get install python3' }];
+  const info = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as Record<string, string | null>;
+  return [
+    { name: 'python3', ok: true, detail: `${python} ${info.python}` },
+    {
+      name: 'PyTorch (reference oracle)',
+      ok: Boolean(info.torch),
+      detail: info.torch ? `torch ${info.torch}` : 'not importable',
+      hint: info.torch ? undefined : 'apt-get install python3-torch libopenblas0-openmp',
+    },
+    { name: 'h5py', ok: Boolean(info.h5py), detail: info.h5py ? `h5py ${info.h5py}` : 'not importable', hint: info.h5py ? undefined : 'apt-get install python3-h5py' },
+  ];
+}
+
+function checkVlm(): Check {
+  const base = process.env.VLA_AD_VLM_BASE_URL;
+  if (!base) {
+    return {
+      name: 'VLM endpoint',
+      ok: false,
+      detail: 'none configured: the offline annotator is used',
+      hint: 'set VLA_AD_VLM_BASE_URL, VLA_AD_VLM_MODEL and VLA_AD_VLM_API_KEY (OpenAI-compatible)',
+    };
+  }
+  return { name: 'VLM endpoint', ok: true, detail: `${base} model ${process.env.VLA_AD_VLM_MODEL ?? '(unset)'}; API key ${process.env.VLA_AD_VLM_API_KEY ? 'set' : 'not set'}` };
+}
+
+function checkLiberoBridge(): Check {
+  const python = process.env.VLA_AD_LIBERO_PYTHON;
+  if (!python) {
+    return { name: 'LIBERO bridge', ok: false, detail: 'VLA_AD_LIBERO_PYTHON not set: the built-in suites are used', hint: 'point VLA_AD_LIBERO_PYTHON at the python of a LIBERO environment' };
+  }
+  const run = spawnSync(python, ['-c', 'import libero, robosuite; print(robosuite.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+  return run.status === 0
+    ? { name: 'LIBERO bridge', ok: true, detail: `${python}: libero importable, robosuite ${run.stdout.trim()}` }
+    : { name: 'LIBERO bridge', ok: false, detail: `${python} cannot import libero: ${(run.stderr || '').trim().split('\n').pop()}` };
+}
+
+/** What this machine has, for `vla-ad doctor` and the doctor panel. Never throws: a failing probe is a failed check. */
+export async function runDoctor(): Promise<DoctorReport> {
+  const checks: Check[] = [checkElectron(), ...(await checkOrt()), checkFfmpeg(), checkChromium(), ...checkPython(), checkVlm(), checkLiberoBridge()];
+  return { checks, at: new Date().toISOString() };
+}

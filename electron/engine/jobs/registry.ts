@@ -1,0 +1,18 @@
+import { LabError } from '../errors.js';
+import type { JobHandler } from './context.js';
+
+/**
+ * Job kinds and where their handlers live. Handlers are imported lazily, so a worker loads only the
+ * rooms its job needs. Each later stage (collect, annotate, train, evaluate, render-video) adds a line.
+ */
+const handlers: Record<string, () => Promise<JobHandler>> = {
+  selftest: async () => (await import('./kinds/selftest.js')).selftestJob,
+};
+
+export const registeredJobKinds = () => Object.keys(handlers);
+
+export async function loadJobHandler(kind: string): Promise<JobHandler> {
+  const load = handlers[kind];
+  if (!load) throw new LabError('INVALID_INPUT', `Unknown job kind "${kind}" (known: ${Object.keys(handlers).join(', ')})`, { kind });
+  return load();
+}

@@ -1,0 +1,58 @@
+import { labMethods, type LabMethod, type LabParsedInput, type LabOutput, type LabResult } from '../api/lab-api.js';
+import { LabError, serializeError } from './errors.js';
+import type { LabStore } from './store/lab-store.js';
+import type { JobSupervisor } from './jobs/supervisor.js';
+import { runDoctor } from './doctor.js';
+
+type Impl = { [M in LabMethod]: (input: LabParsedInput<M>) => Promise<LabOutput<M>> | LabOutput<M> };
+
+/**
+ * The `lab` API's one implementation, shared by the two transports (Electron IPC in electron/main,
+ * HTTP in electron/server). It validates what comes in and what goes out against the contract and
+ * answers with the wire envelope, a typed error included.
+ */
+export function createLabHandler(store: LabStore, supervisor: JobSupervisor) {
+  const impl: Impl = {
+    'experiments.list': () => store.listExperiments(),
+    'experiments.get': ({ id }) => store.getExperiment(id),
+    'experiments.create': (input) => store.createExperiment(input),
+    'experiments.rename': ({ id, name }) => store.renameExperiment(id, name),
+    'experiments.delete': ({ id }) => {
+      store.deleteExperiment(id);
+      return { deleted: true as const };
+    },
+    'jobs.start': ({ kind, experimentId, params }) => supervisor.start(kind, experimentId, params),
+    'jobs.cancel': ({ id }) => supervisor.cancel(id),
+    'jobs.resume': ({ id }) => supervisor.resume(id),
+    'jobs.list': ({ experimentId }) => store.listJobs(experimentId),
+    'jobs.logs': ({ id }) => store.jobLogs(id),
+    'artifacts.list': ({ experimentId }) => store.listArtifacts(experimentId),
+    'doctor.run': () => runDoctor(),
+  };
+
+  return async function handle(method: string, rawInput: unknown): Promise<LabResult<unknown>> {
+    try {
+      if (!Object.hasOwn(labMethods, method)) {
+        throw new LabError('NOT_FOUND', `Unknown lab API method "${method}"`, { method });
+      }
+      const m = method as LabMethod;
+      const parsed = labMethods[m].input.safeParse(rawInput ?? {});
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new LabError('INVALID_INPUT', `${method}: ${issue.path.join('.') || 'input'}: ${issue.message}`, {
+          method,
+          field: issue.path.join('.'),
+          issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        });
+      }
+      const value = await (impl[m] as (i: unknown) => unknown)(parsed.data);
+      const out = labMethods[m].output.safeParse(value);
+      if (!out.success) throw new LabError('INTERNAL', `${method} produced an invalid answer: ${out.error.issues[0]?.message}`, { method });
+      return { ok: true, value: out.data };
+    } catch (err) {
+      return { ok: false, error: serializeError(err) };
+    }
+  };
+}
+
+export type LabHandler = ReturnType<typeof createLabHandler>;

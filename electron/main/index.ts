@@ -1,0 +1,72 @@
+import { app, BrowserWindow, dialog, session, shell } from 'electron';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import workerPath from '../workers/job-worker?modulePath';
+import { openLab, type Lab } from '../engine/lab-runtime.js';
+import { resolveDataDir } from '../engine/store/data-dir.js';
+import { CSP } from '../server/web-server.js';
+import { registerIpcRouter } from './ipc-router.js';
+import { utilitySpawner } from './utility-spawner.js';
+
+/**
+ * The Electron shell: one window, sandboxed, talking to the lab only through the preload's `lab`
+ * bridge. Domain logic lives in electron/engine; jobs run in utility processes.
+ */
+const argDataDir = process.argv.find((a) => a.startsWith('--data-dir='))?.slice('--data-dir='.length);
+const rendererIndex = path.join(__dirname, '../renderer/index.html');
+const rendererUrl = pathToFileURL(rendererIndex).href;
+const devUrl = process.env.ELECTRON_RENDERER_URL;
+const isTrustedUrl = (url: string) => (devUrl ? url.startsWith(devUrl) : url.split(/[?#]/)[0] === rendererUrl);
+
+let lab: Lab | null = null;
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => BrowserWindow.getAllWindows()[0]?.focus());
+  app.whenReady().then(start).catch((err: Error) => {
+    dialog.showErrorBox('VLA-AD Lab could not start', err.message);
+    app.exit(1);
+  });
+}
+
+async function start(): Promise<void> {
+  const dataDir = resolveDataDir(argDataDir, path.join(app.getPath('userData'), 'data'));
+  lab = openLab({ dataDir, owner: 'electron app', spawn: utilitySpawner(workerPath) });
+  registerIpcRouter(lab, isTrustedUrl);
+
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  });
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, cb) => cb(false));
+
+  const win = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    title: 'VLA-AD Lab',
+    show: false,
+    webPreferences: {
+      preload: path.join(__dirname, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  win.once('ready-to-show', () => win.show());
+  win.webContents.on('will-navigate', (event, url) => {
+    if (!isTrustedUrl(url)) event.preventDefault();
+  });
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  if (devUrl) await win.loadURL(devUrl);
+  else await win.loadFile(rendererIndex);
+}
+
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+});
+app.on('window-all-closed', () => app.quit());
+app.on('will-quit', () => lab?.close());

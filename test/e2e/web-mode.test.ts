@@ -1,0 +1,116 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, _electron, type Browser, type Page } from 'playwright-core';
+import { startWebServer, type WebServer } from '../../electron/server/web-server.js';
+import { rendererDir, repoRoot } from '../../electron/cli/paths.js';
+import { testLab } from '../helpers/lab.js';
+
+/**
+ * The renderer in a real browser: web mode over the built renderer (npm run build), Debian's Chromium
+ * driven by playwright-core. Creates an experiment, runs the self-test job, watches its progress bar
+ * reach done, and saves a screenshot. Where an Electron binary exists, the same flow runs in Electron.
+ */
+const artifacts = path.join(repoRoot, 'test', 'e2e', 'artifacts');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
+
+async function createExperimentAndRunSelftest(page: Page, name: string): Promise<void> {
+  await page.getByTestId('new-experiment-name').fill(name);
+  await page.getByRole('button', { name: 'Create' }).click();
+  const row = page.getByTestId('experiment-row').filter({ hasText: name });
+  await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+  await row.getByTestId('run-selftest').click();
+  const jobRow = page.getByTestId('job-row').first();
+  // The progress bar moves through its stages and ends at 100% with status succeeded.
+  await expect.poll(() => jobRow.getByTestId('job-status').textContent(), { timeout: 120_000, interval: 250 }).toBe('succeeded');
+  await expect.poll(() => jobRow.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: 5_000 }).toBe('100');
+}
+
+describe('web mode in Chromium', () => {
+  let env: ReturnType<typeof testLab>;
+  let server: WebServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(rendererDir, 'index.html'))) throw new Error(`renderer not built at ${rendererDir}: run npm run build first`);
+    if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    mkdirSync(artifacts, { recursive: true });
+    env = testLab('e2e');
+    server = await startWebServer({ lab: env.lab, rendererDir, port: 0 });
+    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    env?.cleanup();
+  });
+
+  it('creates an experiment, runs the self-test to done, survives a reload, and shows the doctor', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(server.url);
+    await expect.poll(() => page.getByRole('heading', { name: 'Experiments' }).count()).toBe(1);
+    // The token left the address bar once read.
+    expect(page.url()).not.toContain('token=');
+
+    await createExperimentAndRunSelftest(page, 'E2E distill run');
+    const shot = path.join(artifacts, 'web-experiments-finished-job.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+
+    // A reload keeps the experiment and the finished job (they live in the lab, not the page).
+    await page.reload();
+    await expect.poll(() => page.getByTestId('experiment-row').filter({ hasText: 'E2E distill run' }).count()).toBe(1);
+    await expect.poll(() => page.getByTestId('job-status').first().textContent()).toBe('succeeded');
+
+    // Rename through the UI.
+    const row = page.getByTestId('experiment-row').filter({ hasText: 'E2E distill run' });
+    await row.getByRole('button', { name: 'Rename' }).click();
+    await page.getByTestId('rename-input').fill('E2E renamed');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByTestId('experiment-row').filter({ hasText: 'E2E renamed' }).count()).toBe(1);
+
+    // Doctor panel lists the checks, ONNX Runtime CPU among them and present.
+    await page.getByRole('link', { name: 'Doctor' }).click();
+    const ortRow = page.getByTestId('doctor-check').filter({ hasText: 'ONNX Runtime CPU' });
+    await expect.poll(() => ortRow.getAttribute('data-ok'), { timeout: 60_000 }).toBe('true');
+    await page.screenshot({ path: path.join(artifacts, 'web-doctor.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+// Playwright's _electron where an Electron binary is installed (npm run install:electron); absent here.
+function electronBinary(): string | null {
+  try {
+    const dir = path.dirname(createRequire(import.meta.url).resolve('electron/package.json'));
+    const txt = path.join(dir, 'path.txt');
+    const bin = existsSync(txt) ? path.join(dir, 'dist', readFileSync(txt, 'utf8').trim()) : null;
+    return bin && existsSync(bin) ? bin : null;
+  } catch {
+    return null;
+  }
+}
+
+describe.runIf(electronBinary() !== null)('Electron shell', () => {
+  it('runs the same flow through the preload bridge', async () => {
+    const env = testLab('e2e-electron-datadir');
+    env.lab.close(); // the Electron app opens the data directory itself
+    const app = await _electron.launch({
+      executablePath: electronBinary()!,
+      args: [path.join(repoRoot, 'out', 'main', 'index.js'), `--data-dir=${path.join(env.dir, 'data')}`, '--no-sandbox'],
+    });
+    try {
+      const page = await app.firstWindow();
+      expect(await page.evaluate(() => typeof (globalThis as unknown as { lab?: unknown }).lab)).toBe('object');
+      expect(await page.evaluate(() => typeof (globalThis as unknown as { require?: unknown }).require)).toBe('undefined');
+      await createExperimentAndRunSelftest(page, 'Electron run');
+      await page.screenshot({ path: path.join(artifacts, 'electron-experiments-finished-job.png') });
+    } finally {
+      await app.close();
+      env.cleanup();
+    }
+  });
+});

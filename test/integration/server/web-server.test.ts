@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import WebSocket from 'ws';
+import { startWebServer, type WebServer } from '../../../electron/server/web-server.js';
+import { LabError } from '../../../electron/engine/errors.js';
+import { fakeRenderer, testLab } from '../../helpers/lab.js';
+
+let env: ReturnType<typeof testLab>;
+let server: WebServer;
+
+beforeAll(async () => {
+  env = testLab();
+  server = await startWebServer({ lab: env.lab, rendererDir: fakeRenderer(env.dir), port: 0 });
+});
+afterAll(async () => {
+  await server.close();
+  env.cleanup();
+});
+
+async function api(method: string, body: unknown, token: string | null = server.token, raw?: string) {
+  const res = await fetch(`${server.origin}/api/${method}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: raw ?? JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as { ok: boolean; value?: any; error?: { code: string; message: string; details?: any } } };
+}
+
+describe('web-mode server', () => {
+  it('serves the renderer with a CSP and without a token', async () => {
+    const res = await fetch(server.origin + '/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await res.text()).toContain('<title>lab</title>');
+  });
+
+  it('rejects API calls without the token or with a wrong one', async () => {
+    expect((await api('experiments.list', {}, null)).status).toBe(401);
+    expect((await api('experiments.list', {}, 'x'.repeat(48))).status).toBe(401);
+    expect((await api('experiments.list', {})).status).toBe(200);
+  });
+
+  it('rejects a Host header that is not the loopback address it is bound to', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        `${server.origin}/api/experiments.list`,
+        { method: 'POST', headers: { host: 'evil.example:80', authorization: `Bearer ${server.token}` } },
+        (res) => resolve(res.statusCode ?? 0),
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    expect(status).toBe(421);
+  });
+
+  it('refuses a non-loopback bind unless asked', async () => {
+    await expect(startWebServer({ lab: env.lab, rendererDir: fakeRenderer(env.dir), host: '0.0.0.0', port: 0 })).rejects.toSatisfy(
+      (e: unknown) => e instanceof LabError && e.code === 'INVALID_INPUT' && /0\.0\.0\.0/.test(e.message),
+    );
+  });
+
+  it('does experiments CRUD and names the bad field of a malformed payload', async () => {
+    const created = await api('experiments.create', { name: 'web exp' });
+    expect(created.status).toBe(200);
+    const id = created.body.value.id as string;
+    expect((await api('experiments.rename', { id, name: 'renamed' })).body.value.name).toBe('renamed');
+    expect((await api('experiments.list', {})).body.value.map((e: { name: string }) => e.name)).toContain('renamed');
+
+    const badName = await api('experiments.rename', { id, name: '' });
+    expect(badName.status).toBe(400);
+    expect(badName.body.error?.details?.field).toBe('name');
+
+    const extra = await api('experiments.create', { name: 'x', bogus: 1 });
+    expect(extra.status).toBe(400);
+
+    const missing = await api('experiments.get', { id: 'exp_aaaaaaaaaaaa' });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error?.code).toBe('NOT_FOUND');
+
+    expect((await api('experiments.delete', { id })).body.value).toEqual({ deleted: true });
+    expect((await api('experiments.get', { id })).status).toBe(404);
+  });
+
+  it('answers malformed JSON and unknown methods with typed errors', async () => {
+    const bad = await api('experiments.list', null, server.token, '{"not json');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.code).toBe('INVALID_INPUT');
+    const unknown = await api('experiments.explode', {});
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error?.message).toContain('experiments.explode');
+  });
+
+  it('refuses a WebSocket without the token', async () => {
+    const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/api/events`);
+    const outcome = await new Promise<string>((resolve) => {
+      ws.on('open', () => resolve('open'));
+      ws.on('error', () => resolve('refused'));
+    });
+    expect(outcome).toBe('refused');
+  });
+});
