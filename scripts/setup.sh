@@ -3,7 +3,7 @@
 #  1. system packages (skipped with VLA_AD_SKIP_APT=1, or when neither root nor sudo is available):
 #     chromium (web-mode E2E), ffmpeg (videos), python3-torch + libopenblas0-openmp (gradient oracle and
 #     speed peer; without the OpenMP BLAS Debian's torch runs reference BLAS), python3-h5py (HDF5 checks),
-#     make + g++ (native addons);
+#     python3-onnx (onnx.checker on emitted graphs), make + g++ (native addons);
 #  2. npm dependencies: downloads this machine cannot reach are skipped, never fatal (Electron's binary,
 #     ONNX Runtime's CUDA provider, ffmpeg-static's binary);
 #  3. the native addons (node-gyp against Node's headers).
@@ -19,7 +19,7 @@ if [ "${VLA_AD_SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends \
-      chromium ffmpeg python3 python3-torch libopenblas0-openmp python3-h5py python3-numpy \
+      chromium ffmpeg python3 python3-torch libopenblas0-openmp python3-h5py python3-numpy python3-onnx \
       make g++ ca-certificates >/dev/null
   else
     echo "setup: not root and no sudo: install chromium ffmpeg python3-torch libopenblas0-openmp python3-h5py yourself" >&2

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { DoctorReport } from '../api/schemas.js';
 import { locateFfmpeg } from './video/ffmpeg.js';
+import { cudaProviderLibrary } from './graph/cuda-provider.js';
 
 type Check = DoctorReport['checks'][number];
 const require = createRequire(import.meta.url);
@@ -27,10 +28,8 @@ async function checkOrt(): Promise<Check[]> {
   try {
     const ort = await import('onnxruntime-node');
     const backends = ort.listSupportedBackends().map((b) => b.name);
-    // The binding lists 'cuda' whether or not the provider library was installed: look for the library.
-    const binDir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
-    const cudaLib = ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].map((f) => path.join(binDir, f)).find((f) => existsSync(f));
-    const cuda = backends.includes('cuda') && cudaLib !== undefined;
+    const cudaLib = cudaProviderLibrary();
+    const cuda = backends.includes('cuda') && cudaLib !== null;
     return [
       { name: 'ONNX Runtime CPU', ok: backends.includes('cpu'), detail: `onnxruntime-node ${ort.env.versions?.node ?? ''}; providers compiled into the binding: ${backends.join(', ')}` },
       {
