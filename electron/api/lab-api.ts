@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Artifact, DoctorReport, Experiment, ExperimentId, ExperimentName, Job, JobId } from './schemas.js';
+import { Artifact, DoctorReport, Experiment, ExperimentId, ExperimentName, Job, JobId, Settings, VlmSettings } from './schemas.js';
 
 /**
  * The `lab` API contract: one entry per message, with the schema of what is sent and of what comes back.
@@ -37,6 +37,12 @@ export const labMethods = {
   },
   'artifacts.list': { input: z.object({ experimentId: ExperimentId }).strict(), output: z.array(Artifact) },
   'doctor.run': { input: z.object({}).strict(), output: DoctorReport },
+  'settings.get': { input: z.object({}).strict(), output: Settings },
+  /** apiKey: a new key (kept in the OS keychain), null to forget it, absent to leave it as it is. */
+  'settings.setVlm': {
+    input: VlmSettings.extend({ apiKey: z.string().min(1).max(4096).nullable().optional() }).strict(),
+    output: Settings,
+  },
 } as const;
 
 export type LabMethod = keyof typeof labMethods;

@@ -87,3 +87,16 @@ export const DoctorCheck = z.object({
 });
 export const DoctorReport = z.object({ checks: z.array(DoctorCheck), at: z.string() });
 export type DoctorReport = z.infer<typeof DoctorReport>;
+
+export const VlmSettings = z.object({
+  /** OpenAI-compatible base URL, e.g. https://dashscope.aliyuncs.com/compatible-mode/v1 or http://127.0.0.1:8000/v1; null = offline annotator. */
+  baseUrl: z.url({ protocol: /^https?$/ }).nullable(),
+  model: z.string().trim().min(1).max(200).nullable(),
+});
+export type VlmSettings = z.infer<typeof VlmSettings>;
+
+/** What the renderer may know about settings: never the key itself, only whether one is set and where it would be kept. */
+export const Settings = z.object({
+  vlm: VlmSettings.extend({ apiKeySet: z.boolean(), keyStorage: z.object({ canStore: z.boolean(), where: z.string() }) }),
+});
+export type Settings = z.infer<typeof Settings>;

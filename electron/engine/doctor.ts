@@ -78,17 +78,19 @@ function checkPython(): Check[] {
   ];
 }
 
-function checkVlm(): Check {
-  const base = process.env.VLA_AD_VLM_BASE_URL;
+function checkVlm(vlm?: DoctorContext['vlm']): Check {
+  const base = vlm?.baseUrl ?? process.env.VLA_AD_VLM_BASE_URL;
   if (!base) {
     return {
       name: 'VLM endpoint',
       ok: false,
       detail: 'none configured: the offline annotator is used',
-      hint: 'set VLA_AD_VLM_BASE_URL, VLA_AD_VLM_MODEL and VLA_AD_VLM_API_KEY (OpenAI-compatible)',
+      hint: 'set it in Settings, or VLA_AD_VLM_BASE_URL, VLA_AD_VLM_MODEL and VLA_AD_VLM_API_KEY (OpenAI-compatible)',
     };
   }
-  return { name: 'VLM endpoint', ok: true, detail: `${base} model ${process.env.VLA_AD_VLM_MODEL ?? '(unset)'}; API key ${process.env.VLA_AD_VLM_API_KEY ? 'set' : 'not set'}` };
+  const model = vlm?.model ?? process.env.VLA_AD_VLM_MODEL ?? '(unset)';
+  const keySet = vlm?.apiKeySet ?? Boolean(process.env.VLA_AD_VLM_API_KEY);
+  return { name: 'VLM endpoint', ok: true, detail: `${base} model ${model}; API key ${keySet ? 'set' : 'not set'}` };
 }
 
 function checkLiberoBridge(): Check {
@@ -103,7 +105,11 @@ function checkLiberoBridge(): Check {
 }
 
 /** What this machine has, for `vla-ad doctor` and the doctor panel. Never throws: a failing probe is a failed check. */
-export async function runDoctor(): Promise<DoctorReport> {
-  const checks: Check[] = [checkElectron(), ...(await checkOrt()), checkFfmpeg(), checkChromium(), ...checkPython(), checkVlm(), checkLiberoBridge()];
+export interface DoctorContext {
+  vlm?: { baseUrl: string | null; model: string | null; apiKeySet: boolean };
+}
+
+export async function runDoctor(ctx: DoctorContext = {}): Promise<DoctorReport> {
+  const checks: Check[] = [checkElectron(), ...(await checkOrt()), checkFfmpeg(), checkChromium(), ...checkPython(), checkVlm(ctx.vlm), checkLiberoBridge()];
   return { checks, at: new Date().toISOString() };
 }

@@ -3,12 +3,15 @@ import { DataDirLock, ensureDataDir } from './store/data-dir.js';
 import { LabStore } from './store/lab-store.js';
 import { JobSupervisor } from './jobs/supervisor.js';
 import type { SpawnJobProcess } from './jobs/protocol.js';
+import { EnvSecretStore, type SecretStore } from './store/secrets.js';
+import { jobEnvironment } from './store/settings.js';
 
 export interface Lab {
   dataDir: string;
   store: LabStore;
   supervisor: JobSupervisor;
   handle: LabHandler;
+  secrets: SecretStore;
   close(): void;
 }
 
@@ -17,7 +20,7 @@ export interface Lab {
  * migrates, orphaned jobs become interrupted. Every shell (Electron main, web server, CLI) starts here,
  * passing how it starts job workers.
  */
-export function openLab(opts: { dataDir: string; owner: string; spawn: SpawnJobProcess }): Lab {
+export function openLab(opts: { dataDir: string; owner: string; spawn: SpawnJobProcess; secrets?: SecretStore }): Lab {
   ensureDataDir(opts.dataDir);
   const lock = DataDirLock.acquire(opts.dataDir, opts.owner);
   let store: LabStore;
@@ -27,12 +30,14 @@ export function openLab(opts: { dataDir: string; owner: string; spawn: SpawnJobP
     lock.release();
     throw err;
   }
-  const supervisor = new JobSupervisor(store, opts.spawn);
+  const secrets = opts.secrets ?? new EnvSecretStore();
+  const supervisor = new JobSupervisor(store, opts.spawn, () => jobEnvironment(store, secrets));
   return {
     dataDir: opts.dataDir,
     store,
     supervisor,
-    handle: createLabHandler(store, supervisor),
+    secrets,
+    handle: createLabHandler(store, supervisor, secrets),
     close() {
       supervisor.shutdown();
       store.close();

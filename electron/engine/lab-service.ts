@@ -3,6 +3,8 @@ import { LabError, serializeError } from './errors.js';
 import type { LabStore } from './store/lab-store.js';
 import type { JobSupervisor } from './jobs/supervisor.js';
 import { runDoctor } from './doctor.js';
+import type { SecretStore } from './store/secrets.js';
+import { readVlmSettings, settingsView, writeVlmSettings } from './store/settings.js';
 
 type Impl = { [M in LabMethod]: (input: LabParsedInput<M>) => Promise<LabOutput<M>> | LabOutput<M> };
 
@@ -11,7 +13,7 @@ type Impl = { [M in LabMethod]: (input: LabParsedInput<M>) => Promise<LabOutput<
  * HTTP in electron/server). It validates what comes in and what goes out against the contract and
  * answers with the wire envelope, a typed error included.
  */
-export function createLabHandler(store: LabStore, supervisor: JobSupervisor) {
+export function createLabHandler(store: LabStore, supervisor: JobSupervisor, secrets: SecretStore) {
   const impl: Impl = {
     'experiments.list': () => store.listExperiments(),
     'experiments.get': ({ id }) => store.getExperiment(id),
@@ -27,7 +29,9 @@ export function createLabHandler(store: LabStore, supervisor: JobSupervisor) {
     'jobs.list': ({ experimentId }) => store.listJobs(experimentId),
     'jobs.logs': ({ id }) => store.jobLogs(id),
     'artifacts.list': ({ experimentId }) => store.listArtifacts(experimentId),
-    'doctor.run': () => runDoctor(),
+    'doctor.run': () => runDoctor({ vlm: { ...readVlmSettings(store), apiKeySet: secrets.get('vlmApiKey') !== null } }),
+    'settings.get': () => settingsView(store, secrets),
+    'settings.setVlm': (input) => writeVlmSettings(store, secrets, input),
   };
 
   return async function handle(method: string, rawInput: unknown): Promise<LabResult<unknown>> {

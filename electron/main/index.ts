@@ -7,6 +7,7 @@ import { resolveDataDir } from '../engine/store/data-dir.js';
 import { CSP } from '../server/web-server.js';
 import { registerIpcRouter } from './ipc-router.js';
 import { utilitySpawner } from './utility-spawner.js';
+import { KeychainSecretStore } from './keychain-secrets.js';
 
 /**
  * The Electron shell: one window, sandboxed, talking to the lab only through the preload's `lab`
@@ -32,7 +33,7 @@ if (!app.requestSingleInstanceLock()) {
 
 async function start(): Promise<void> {
   const dataDir = resolveDataDir(argDataDir, path.join(app.getPath('userData'), 'data'));
-  lab = openLab({ dataDir, owner: 'electron app', spawn: utilitySpawner(workerPath) });
+  lab = openLab({ dataDir, owner: 'electron app', spawn: utilitySpawner(workerPath), secrets: new KeychainSecretStore(dataDir) });
   registerIpcRouter(lab, isTrustedUrl);
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {

@@ -29,6 +29,7 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+const HTTP_STATUS: Record<string, number> = { NOT_FOUND: 404, INVALID_INPUT: 400, CONFLICT: 409, UNSUPPORTED: 422, CORRUPT_FILE: 422 };
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const MAX_BODY = 1 << 20;
 const MIME: Record<string, string> = {
@@ -77,7 +78,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
         return sendJson(res, 400, { ok: false, error: serializeError(err) });
       }
       const result = await opts.lab.handle(decodeURIComponent(url.pathname.slice('/api/'.length)), body);
-      const status = result.ok ? 200 : result.error.code === 'NOT_FOUND' ? 404 : result.error.code === 'INVALID_INPUT' ? 400 : result.error.code === 'CONFLICT' ? 409 : 500;
+      const status = result.ok ? 200 : (HTTP_STATUS[result.error.code] ?? 500);
       return sendJson(res, status, result);
     }
     serveStatic(opts.rendererDir, url.pathname, res);

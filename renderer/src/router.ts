@@ -8,5 +8,6 @@ export const router = createRouter({
     { path: '/', component: ExperimentsView },
     { path: '/experiments/:id', component: () => import('./views/ExperimentView.vue') },
     { path: '/doctor', component: () => import('./views/DoctorView.vue') },
+    { path: '/settings', component: () => import('./views/SettingsView.vue') },
   ],
 });

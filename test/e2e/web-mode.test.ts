@@ -78,6 +78,17 @@ describe('web mode in Chromium', () => {
     const ortRow = page.getByTestId('doctor-check').filter({ hasText: 'ONNX Runtime CPU' });
     await expect.poll(() => ortRow.getAttribute('data-ok'), { timeout: 60_000 }).toBe('true');
     await page.screenshot({ path: path.join(artifacts, 'web-doctor.png'), fullPage: true });
+
+    // Settings: web mode has no keychain, so a key is refused with a clear message and the URL still saves.
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByTestId('vlm-base-url').fill('http://127.0.0.1:8000/v1');
+    await page.getByTestId('vlm-model').fill('qwen2.5-vl-7b-instruct');
+    await page.getByTestId('vlm-api-key').fill('sk-should-not-be-stored');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByTestId('settings-error').textContent()).toContain('VLA_AD_VLM_API_KEY');
+    await page.getByTestId('vlm-api-key').fill('');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByText('Saved.').count()).toBe(1);
     expect(pageErrors).toEqual([]);
   });
 });

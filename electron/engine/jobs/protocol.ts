@@ -11,6 +11,8 @@ export const ToWorker = z.discriminatedUnion('type', [
     type: z.literal('start'),
     job: z.object({ id: z.string(), kind: z.string(), params: z.record(z.string(), z.unknown()), attempt: z.number().int().nonnegative() }),
     dirs: z.object({ dataDir: z.string(), jobDir: z.string(), experimentDir: z.string().nullable() }),
+    /** Settings the job needs from the shell (VLM endpoint and key), applied to the worker's environment. */
+    env: z.record(z.string(), z.string()).default({}),
   }),
   z.object({ type: z.literal('cancel') }),
 ]);

@@ -21,6 +21,8 @@ export class JobSupervisor {
   constructor(
     private readonly store: LabStore,
     private readonly spawn: SpawnJobProcess,
+    /** What each job's worker gets in its environment (e.g. the VLM endpoint and key), read at launch. */
+    private readonly jobEnv: () => Record<string, string> = () => ({}),
   ) {
     // Jobs that were running when the previous owner of this data directory stopped.
     for (const job of store.markOrphanedJobsInterrupted()) this.emit({ type: 'job', job });
@@ -125,6 +127,7 @@ export class JobSupervisor {
             type: 'start',
             job: { id: job.id, kind: job.kind, params: job.params, attempt: started.attempts },
             dirs: { dataDir: this.store.dataDir, jobDir, experimentDir: job.experimentId ? this.store.experimentDir(job.experimentId) : null },
+            env: this.jobEnv(),
           });
           break;
         case 'progress': {

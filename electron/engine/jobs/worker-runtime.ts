@@ -32,7 +32,8 @@ export function runWorker(transport: WorkerTransport, exit: (code: number) => vo
     }
     if (started) return;
     started = true;
-    const { job, dirs } = msg;
+    const { job, dirs, env } = msg;
+    Object.assign(process.env, env);
     mkdirSync(dirs.jobDir, { recursive: true });
     const eta = new EtaEstimator();
     let lastProgressAt = 0;

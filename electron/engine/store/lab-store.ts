@@ -191,6 +191,20 @@ export class LabStore {
     return job.experimentId ? path.join(this.experimentDir(job.experimentId), 'jobs', job.id) : path.join(this.dataDir, 'jobs', job.id);
   }
 
+  // ---------- settings (non-secret) ----------
+
+  getSetting<T>(key: string, schema: z.ZodType<T>, fallback: T): T {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    if (!row) return fallback;
+    return parseRow(schema, JSON.parse(row.value), 'settings', key);
+  }
+
+  setSetting(key: string, value: unknown): void {
+    this.db
+      .prepare('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+      .run(key, JSON.stringify(value), now());
+  }
+
   // ---------- artifacts and results ----------
 
   /** Register a file that a job wrote (atomically) under the experiment folder. */

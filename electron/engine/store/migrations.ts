@@ -67,4 +67,12 @@ export const migrations: string[] = [
     created_at TEXT NOT NULL
   );
   `,
+  // 2: settings (non-secret: VLM base URL and model; secrets live in the OS keychain, never here)
+  `
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];

@@ -90,6 +90,21 @@ describe('web-mode server', () => {
     expect(unknown.body.error?.message).toContain('experiments.explode');
   });
 
+  it('keeps VLM settings, refuses to store a key without a keychain, never returns a key', async () => {
+    const set = await api('settings.setVlm', { baseUrl: 'http://127.0.0.1:9/v1', model: 'qwen2.5-vl' });
+    expect(set.status).toBe(200);
+    expect(set.body.value.vlm).toMatchObject({ baseUrl: 'http://127.0.0.1:9/v1', model: 'qwen2.5-vl', apiKeySet: false });
+    const withKey = await api('settings.setVlm', { baseUrl: 'http://127.0.0.1:9/v1', model: 'x', apiKey: 'sk-abc' });
+    expect(withKey.status).toBe(422);
+    expect(withKey.body.error?.code).toBe('UNSUPPORTED');
+    const got = await api('settings.get', {});
+    expect(got.body.value.vlm.model).toBe('qwen2.5-vl');
+    expect(JSON.stringify(got.body)).not.toContain('sk-abc');
+    const badUrl = await api('settings.setVlm', { baseUrl: 'ftp://x', model: 'm' });
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.body.error?.details?.field).toBe('baseUrl');
+  });
+
   it('refuses a WebSocket without the token', async () => {
     const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/api/events`);
     const outcome = await new Promise<string>((resolve) => {
