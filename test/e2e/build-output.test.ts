@@ -1,0 +1,33 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../electron/cli/paths.js';
+
+/** What `npm run build` (electron-vite) must produce, checked after the build that `npm test` runs first. */
+const out = path.join(repoRoot, 'out');
+
+describe('electron-vite build output', () => {
+  it('has the main process, the utility-process job worker, the preload and the renderer', () => {
+    expect(existsSync(path.join(out, 'main', 'index.js'))).toBe(true);
+    const workers = readdirSync(path.join(out, 'main')).filter((f) => f.startsWith('job-worker') && f.endsWith('.js'));
+    expect(workers).toHaveLength(1);
+    // main refers to the worker by path (?modulePath) for utilityProcess.fork
+    expect(readFileSync(path.join(out, 'main', 'index.js'), 'utf8')).toContain(workers[0]);
+    expect(existsSync(path.join(out, 'preload', 'index.cjs'))).toBe(true);
+    expect(existsSync(path.join(out, 'renderer', 'index.html'))).toBe(true);
+  });
+
+  it('the sandboxed preload requires nothing but electron (a sandboxed preload cannot load other modules)', () => {
+    const preload = readFileSync(path.join(out, 'preload', 'index.cjs'), 'utf8');
+    const required = [...preload.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+    expect(new Set(required)).toEqual(new Set(['electron']));
+    expect(preload).toContain('exposeInMainWorld');
+    expect(preload).not.toMatch(/exposeInMainWorld\([^)]*ipcRenderer\s*\)/);
+  });
+
+  it('the renderer bundle contains no engine or Node code', () => {
+    const assets = path.join(out, 'renderer', 'assets');
+    const js = readdirSync(assets).filter((f) => f.endsWith('.js')).map((f) => readFileSync(path.join(assets, f), 'utf8')).join('\n');
+    for (const marker of ['onnxruntime-node', 'better-sqlite3', 'node:fs', 'child_process']) expect(js).not.toContain(marker);
+  });
+});
