@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { LabError } from '../../errors.js';
+import { writeJsonAtomic } from '../../util/atomic.js';
+import type { JobContext } from '../context.js';
+
+/**
+ * A recipe is an ordered list of stages; each stage reads the settings it depends on and the outputs of
+ * the stages before it. A stage's fingerprint hashes its own settings together with its predecessors'
+ * fingerprints, so a changed setting invalidates exactly that stage and the ones after it. Completed
+ * stages are recorded in `pipeline.json` in the experiment folder (written atomically), which is what
+ * makes a re-run skip finished, still-valid work and a killed run resume at the stage it was in.
+ */
+export interface StageContext<Config> {
+  job: JobContext;
+  config: Config;
+  /** This stage's own folder under the experiment (stages/<name>/), for its outputs and checkpoints. */
+  dir: string;
+  /** Outputs of earlier stages, by stage name. */
+  outputs: Record<string, unknown>;
+  /** Report progress within this stage, 0..1; mapped into the job's overall fraction. */
+  progress(fraction: number, detail?: string): void;
+}
+
+export interface Stage<Config> {
+  name: string;
+  /** The settings this stage depends on (part of its fingerprint). */
+  settings(config: Config): unknown;
+  /** Relative cost, to spread the job's progress bar over stages. */
+  weight: number;
+  run(ctx: StageContext<Config>): Promise<unknown>;
+}
+
+const Manifest = z.object({
+  version: z.literal(1),
+  stages: z.record(z.string(), z.object({ fingerprint: z.string(), completedAt: z.string(), output: z.unknown() })),
+});
+type Manifest = z.infer<typeof Manifest>;
+
+export const manifestPath = (experimentDir: string) => path.join(experimentDir, 'pipeline.json');
+
+export function readManifest(experimentDir: string): Manifest {
+  const file = manifestPath(experimentDir);
+  if (!existsSync(file)) return { version: 1, stages: {} };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new LabError('CORRUPT_FILE', `${file} is not JSON: ${(err as Error).message}`, { file });
+  }
+  const parsed = Manifest.safeParse(raw);
+  if (!parsed.success) throw new LabError('CORRUPT_FILE', `${file}: ${parsed.error.issues[0]?.message}`, { file });
+  return parsed.data;
+}
+
+/** Canonical JSON (sorted keys) so that the same settings always hash the same. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value as object)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function fingerprints<C>(stages: Stage<C>[], config: C): string[] {
+  const out: string[] = [];
+  let prev = '';
+  for (const s of stages) {
+    prev = createHash('sha256').update(prev).update(s.name).update(canonicalJson(s.settings(config))).digest('hex').slice(0, 16);
+    out.push(prev);
+  }
+  return out;
+}
+
+/** Which stages a run must execute: the first stage whose record is missing or stale, and all after it. */
+export function planPipeline<C>(stages: Stage<C>[], config: C, manifest: Manifest): { skip: string[]; run: string[]; fingerprints: string[] } {
+  const fps = fingerprints(stages, config);
+  let firstStale = stages.findIndex((s, i) => manifest.stages[s.name]?.fingerprint !== fps[i]);
+  if (firstStale < 0) firstStale = stages.length;
+  return { skip: stages.slice(0, firstStale).map((s) => s.name), run: stages.slice(firstStale).map((s) => s.name), fingerprints: fps };
+}
+
+export async function runPipeline<C>(job: JobContext, stages: Stage<C>[], config: C): Promise<{ ran: string[]; skipped: string[]; outputs: Record<string, unknown> }> {
+  if (!job.experimentDir) throw new LabError('INVALID_INPUT', 'a recipe runs inside an experiment: pass an experiment id', {});
+  const expDir = job.experimentDir;
+  const manifest = readManifest(expDir);
+  const plan = planPipeline(stages, config, manifest);
+  // Records of stale stages go first, so a crash now cannot leave a stale stage looking valid.
+  for (const name of plan.run) delete manifest.stages[name];
+  await writeJsonAtomic(manifestPath(expDir), manifest);
+
+  const outputs: Record<string, unknown> = {};
+  for (const name of plan.skip) outputs[name] = manifest.stages[name].output;
+  const total = stages.reduce((a, s) => a + s.weight, 0);
+  let done = stages.filter((s) => plan.skip.includes(s.name)).reduce((a, s) => a + s.weight, 0);
+  if (plan.skip.length) job.log(`pipeline: ${plan.skip.join(', ')} already done with these settings; skipped`);
+
+  for (const stage of stages) {
+    if (!plan.run.includes(stage.name)) continue;
+    job.throwIfCancelled();
+    const base = done;
+    job.progress(base / total, stage.name);
+    job.log(`pipeline: stage ${stage.name}`);
+    const output = await stage.run({
+      job,
+      config,
+      dir: path.join(expDir, 'stages', stage.name),
+      outputs,
+      progress: (f, detail) => job.progress((base + stage.weight * Math.min(1, Math.max(0, f))) / total, detail ? `${stage.name}: ${detail}` : stage.name),
+    });
+    outputs[stage.name] = output;
+    manifest.stages[stage.name] = { fingerprint: plan.fingerprints[stages.indexOf(stage)], completedAt: new Date().toISOString(), output };
+    await writeJsonAtomic(manifestPath(expDir), manifest);
+    done += stage.weight;
+  }
+  return { ran: plan.run, skipped: plan.skip, outputs };
+}
