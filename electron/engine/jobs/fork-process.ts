@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import type { JobProcess, SpawnJobProcess, ToWorker } from './protocol.js';
+import { jobProcessFrom, type SpawnJobProcess } from './protocol.js';
 
 /**
  * Job workers for the CLI and web mode: `child_process.fork` of the same worker entry that Electron
@@ -16,29 +16,12 @@ export function forkSpawner(workerEntry: string, env: NodeJS.ProcessEnv = proces
   }
   return (jobId) => {
     const child = fork(workerEntry, ['--job', jobId], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-    let exited = false;
-    const exitListeners: Array<(code: number | null) => void> = [];
-    child.on('exit', (code) => {
-      exited = true;
-      for (const l of exitListeners) l(code);
-    });
-    const proc: JobProcess = {
-      get pid() {
-        return child.pid;
+    return jobProcessFrom(
+      child,
+      (m) => {
+        if (child.connected) child.send(m);
       },
-      send(message: ToWorker) {
-        if (!exited && child.connected) child.send(message);
-      },
-      onMessage(listener) {
-        child.on('message', listener);
-      },
-      onExit(listener) {
-        exitListeners.push(listener);
-      },
-      kill() {
-        if (!exited) child.kill('SIGKILL');
-      },
-    };
-    return proc;
+      () => child.kill('SIGKILL'),
+    );
   };
 }

@@ -39,3 +39,38 @@ export interface JobProcess {
 }
 
 export type SpawnJobProcess = (jobId: string) => JobProcess;
+
+/** The part of a child process handle (child_process or Electron's utilityProcess) a JobProcess needs. */
+export interface ProcessHandle {
+  readonly pid: number | undefined;
+  // Loose on purpose: ChildProcess and UtilityProcess overload `on` differently for the same two events.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: 'exit' | 'message', listener: (...args: any[]) => void): unknown;
+}
+
+/** Wrap a started worker process: messages after its exit are dropped, and exit listeners fire once. */
+export function jobProcessFrom(handle: ProcessHandle, send: (m: ToWorker) => void, kill: () => void): JobProcess {
+  let exited = false;
+  const exitListeners: Array<(code: number | null) => void> = [];
+  handle.on('exit', (code: number | null) => {
+    exited = true;
+    for (const l of exitListeners) l(code);
+  });
+  return {
+    get pid() {
+      return handle.pid;
+    },
+    send(message) {
+      if (!exited) send(message);
+    },
+    onMessage(listener) {
+      handle.on('message', listener);
+    },
+    onExit(listener) {
+      exitListeners.push(listener);
+    },
+    kill() {
+      if (!exited) kill();
+    },
+  };
+}
