@@ -42,7 +42,7 @@ export type SpawnJobProcess = (jobId: string) => JobProcess;
 
 /** The part of a child process handle (child_process or Electron's utilityProcess) a JobProcess needs. */
 export interface ProcessHandle {
-  readonly pid: number | undefined;
+  readonly pid?: number | undefined;
   // Loose on purpose: ChildProcess and UtilityProcess overload `on` differently for the same two events.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: 'exit' | 'message', listener: (...args: any[]) => void): unknown;
