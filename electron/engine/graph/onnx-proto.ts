@@ -1,0 +1,126 @@
+import protobuf from 'protobufjs';
+
+/**
+ * The subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto, field numbers kept)
+ * that the emitter writes, as a protobufjs JSON descriptor. protobufjs does the wire encoding; nothing
+ * here writes varints by hand.
+ */
+const descriptor = {
+  nested: {
+    onnx: {
+      nested: {
+        AttributeProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            f: { type: 'float', id: 2 },
+            i: { type: 'int64', id: 3 },
+            s: { type: 'bytes', id: 4 },
+            t: { type: 'TensorProto', id: 5 },
+            floats: { rule: 'repeated', type: 'float', id: 7 },
+            ints: { rule: 'repeated', type: 'int64', id: 8 },
+            strings: { rule: 'repeated', type: 'bytes', id: 9 },
+            type: { type: 'AttributeType', id: 20 },
+          },
+          nested: {
+            AttributeType: {
+              values: { UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7, STRINGS: 8 },
+            },
+          },
+        },
+        ValueInfoProto: {
+          fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 }, docString: { type: 'string', id: 3 } },
+        },
+        NodeProto: {
+          fields: {
+            input: { rule: 'repeated', type: 'string', id: 1 },
+            output: { rule: 'repeated', type: 'string', id: 2 },
+            name: { type: 'string', id: 3 },
+            opType: { type: 'string', id: 4 },
+            domain: { type: 'string', id: 7 },
+            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+            docString: { type: 'string', id: 6 },
+          },
+        },
+        ModelProto: {
+          fields: {
+            irVersion: { type: 'int64', id: 1 },
+            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+            producerName: { type: 'string', id: 2 },
+            producerVersion: { type: 'string', id: 3 },
+            domain: { type: 'string', id: 4 },
+            modelVersion: { type: 'int64', id: 5 },
+            docString: { type: 'string', id: 6 },
+            graph: { type: 'GraphProto', id: 7 },
+            metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
+          },
+        },
+        StringStringEntryProto: { fields: { key: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
+        GraphProto: {
+          fields: {
+            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
+            name: { type: 'string', id: 2 },
+            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+            docString: { type: 'string', id: 10 },
+            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+            valueInfo: { rule: 'repeated', type: 'ValueInfoProto', id: 13 },
+          },
+        },
+        TensorProto: {
+          fields: {
+            dims: { rule: 'repeated', type: 'int64', id: 1 },
+            dataType: { type: 'int32', id: 2 },
+            floatData: { rule: 'repeated', type: 'float', id: 4, options: { packed: true } },
+            int32Data: { rule: 'repeated', type: 'int32', id: 5, options: { packed: true } },
+            int64Data: { rule: 'repeated', type: 'int64', id: 7, options: { packed: true } },
+            name: { type: 'string', id: 8 },
+            rawData: { type: 'bytes', id: 9 },
+            docString: { type: 'string', id: 12 },
+            externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            dataLocation: { type: 'DataLocation', id: 14 },
+          },
+          nested: {
+            DataType: {
+              values: { UNDEFINED: 0, FLOAT: 1, UINT8: 2, INT8: 3, UINT16: 4, INT16: 5, INT32: 6, INT64: 7, STRING: 8, BOOL: 9, FLOAT16: 10, DOUBLE: 11 },
+            },
+            DataLocation: { values: { DEFAULT: 0, EXTERNAL: 1 } },
+          },
+        },
+        TensorShapeProto: {
+          fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } },
+          nested: {
+            Dimension: {
+              oneofs: { value: { oneof: ['dimValue', 'dimParam'] } },
+              fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 }, denotation: { type: 'string', id: 3 } },
+            },
+          },
+        },
+        TypeProto: {
+          oneofs: { value: { oneof: ['tensorType'] } },
+          fields: { tensorType: { type: 'Tensor', id: 1 }, denotation: { type: 'string', id: 6 } },
+          nested: {
+            Tensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
+          },
+        },
+        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
+      },
+    },
+  },
+};
+
+const root = protobuf.Root.fromJSON(descriptor);
+export const ModelProto = root.lookupType('onnx.ModelProto');
+
+/** ONNX TensorProto.DataType codes for the dtypes the IR knows. */
+export const ONNX_DTYPE = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
+export const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+
+export function encodeModel(model: Record<string, unknown>): Uint8Array {
+  const err = ModelProto.verify(model);
+  if (err) throw new Error(`onnx ModelProto does not verify: ${err}`);
+  return ModelProto.encode(ModelProto.fromObject(model)).finish();
+}
+
+export function decodeModel(bytes: Uint8Array): Record<string, unknown> {
+  return ModelProto.toObject(ModelProto.decode(bytes), { longs: Number, bytes: Array, defaults: false }) as Record<string, unknown>;
+}
