@@ -1,0 +1,12 @@
+import type { BenchReport } from './report.js';
+
+/**
+ * The benchmark suites, by name (`npm run bench -- <suite>`). Each room adds its own file here and one
+ * line to this table; a suite is loaded only when asked for, so a missing peer (PyTorch, h5py) only
+ * affects its own suite.
+ */
+export type BenchSuite = (args: string[]) => Promise<BenchReport>;
+
+export const benchSuites: Record<string, () => Promise<BenchSuite>> = {
+  graph: async () => (await import('./graph.js')).default,
+};
