@@ -9,4 +9,5 @@ export type BenchSuite = (args: string[]) => Promise<BenchReport>;
 
 export const benchSuites: Record<string, () => Promise<BenchSuite>> = {
   graph: async () => (await import('./graph.js')).default,
+  annotate: async () => (await import('./annotate.js')).default,
 };

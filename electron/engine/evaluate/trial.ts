@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { LabError } from '../errors.js';
+
+/**
+ * One closed-loop trial as stored (docs/evaluate.md, "Per-trial record"). The record is the unit of
+ * resumption and of every table: (policy, suite, task, trial) is its identity, and trial i always starts
+ * from initial state i, so two policies' records with the same identity form a pair for McNemar and the
+ * paired bootstrap.
+ */
+
+export const FAILURE_REASONS = ['timeout', 'unstable', 'error'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** How an action chunk is turned into per-step actions (protocol.ts, ChunkExecutor). */
+export const ChunkExecutionSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('whole') }),
+  z.object({ mode: z.literal('replan'), n: z.number().int().positive() }),
+  z.object({ mode: z.literal('ensemble'), k: z.number().nonnegative().default(0.01) }),
+]);
+export type ChunkExecution = z.infer<typeof ChunkExecutionSchema>;
+
+const finite = z.number().refine(Number.isFinite, 'must be finite');
+
+export const TrialRecordSchema = z
+  .object({
+    policyId: z.string().min(1),
+    suite: z.string().min(1),
+    taskIndex: z.number().int().nonnegative(),
+    trialIndex: z.number().int().nonnegative(),
+    /** The fixed initial state (= trialIndex under the protocol; kept explicit for imported LIBERO runs). */
+    initIndex: z.number().int().nonnegative(),
+    seed: z.number().int(),
+    success: z.boolean(),
+    /** Control steps after the warm-up (policy steps, not counting the 10 no-ops). */
+    steps: z.number().int().nonnegative(),
+    /** Null on success; on failure: ran out of steps, the simulation diverged, or something broke (server, file). */
+    failure: z.enum(FAILURE_REASONS).nullable(),
+    /** For 'error' (and 'unstable'): what happened, for the report of errored trials. */
+    errorMessage: z.string().optional(),
+    execution: ChunkExecutionSchema,
+    /** Gripper command sent at each executed step (LIBERO convention: -1 open, +1 close). */
+    gripper: z.array(finite),
+    /** Phase index per executed step into `phaseNames` (null when no phase classifier ran). */
+    phases: z.object({ names: z.array(z.string()), series: z.array(z.number().int().nonnegative()) }).nullable(),
+    /** Milliseconds of each policy query (act()), apart from simulator time. */
+    policyMs: z.array(finite),
+    /** Milliseconds of simulator stepping, total over the trial. */
+    simMs: finite,
+    /** Where the agentview frames live, stored compactly (a video or a frame pack), or null if not kept. */
+    frames: z
+      .object({
+        path: z.string().min(1),
+        format: z.enum(['mp4', 'webm', 'frames-u8']),
+        count: z.number().int().nonnegative(),
+        height: z.number().int().positive(),
+        width: z.number().int().positive(),
+        /** Keep every `stride`-th frame (1 = all). */
+        stride: z.number().int().positive().default(1),
+      })
+      .nullable(),
+    startedAt: z.string().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.success && r.failure !== null) ctx.addIssue({ code: 'custom', path: ['failure'], message: 'a successful trial has no failure reason' });
+    if (!r.success && r.failure === null) ctx.addIssue({ code: 'custom', path: ['failure'], message: 'a failed trial needs a failure reason' });
+    if (r.gripper.length !== r.steps) ctx.addIssue({ code: 'custom', path: ['gripper'], message: `gripper series has ${r.gripper.length} entries for ${r.steps} steps` });
+    if (r.phases) {
+      if (r.phases.series.length !== r.steps) ctx.addIssue({ code: 'custom', path: ['phases', 'series'], message: `phase series has ${r.phases.series.length} entries for ${r.steps} steps` });
+      const bad = r.phases.series.findIndex((p) => p >= r.phases!.names.length);
+      if (bad >= 0) ctx.addIssue({ code: 'custom', path: ['phases', 'series', bad], message: 'phase index outside phase names' });
+    }
+  });
+export type TrialRecord = z.infer<typeof TrialRecordSchema>;
+export type TrialRecordInput = z.input<typeof TrialRecordSchema>;
+
+/** Validate a record read from a file or the store; the failing field is named in the error. */
+export function parseTrialRecord(value: unknown, source = 'trial record'): TrialRecord {
+  const r = TrialRecordSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const field = issue.path.join('.');
+    throw new LabError('CORRUPT_FILE', `${source}: ${field || '(root)'}: ${issue.message}`, { source, field, issues: r.error.issues.length });
+  }
+  return r.data;
+}
+
+/** The identity of a trial: one policy, one suite, one task, one trial index. */
+export const trialKey = (r: { policyId: string; suite: string; taskIndex: number; trialIndex: number }) =>
+  `${r.policyId}\u0000${r.suite}\u0000${r.taskIndex}\u0000${r.trialIndex}`;
+
+/** Errored trials are reported apart from failures: a dead server says nothing about the policy. */
+export const isErrored = (r: TrialRecord) => r.failure === 'error';
