@@ -10,4 +10,5 @@ export type BenchSuite = (args: string[]) => Promise<BenchReport>;
 export const benchSuites: Record<string, () => Promise<BenchSuite>> = {
   graph: async () => (await import('./graph.js')).default,
   annotate: async () => (await import('./annotate.js')).default,
+  collect: async () => (await import('./collect.js')).default,
 };

@@ -1,0 +1,256 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { LabError, invalidInput } from '../errors.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { ACTION_DIM, type Episode } from '../data/episode.js';
+import { appendLiberoHdf5, openLiberoHdf5 } from '../data/libero-hdf5.js';
+import { MAX_STEPS, NOOP_ACTION, WARMUP_STEPS, type Env } from './env.js';
+import type { Observation, Policy } from './policy.js';
+
+/**
+ * Rollout collection: for each task and each fixed initial state i (trial i uses init state i, as in
+ * LIBERO's protocol), reset, run `warmupSteps` no-ops (not recorded), then record (obs, action) until
+ * success or the suite's step limit. Successful rollouts are appended to `<outDir>/<suite>/task<k>_demo.hdf5`
+ * (one task per file, LIBERO's convention); failures are counted and, with `keepFailures`, appended to
+ * `task<k>_failures.hdf5`.
+ *
+ * Resumable: a (task, init) pair is skipped when the HDF5 already holds it (demo attr init_index) or the
+ * journal `collect-state.json` lists it as attempted. Episodes are appended at episode granularity
+ * (every `flushEvery` successes, atomically: copy, append, rename), then the journal is written, so a
+ * kill loses at most the unflushed rollouts (re-run on resume) and never duplicates one.
+ */
+export interface CollectOptions {
+  suite: string;
+  tasks: number[];
+  /** Init states 0..episodesPerTask-1 of each task. */
+  episodesPerTask: number;
+  seed: number;
+  outDir: string;
+  maxSteps?: number;
+  warmupSteps?: number;
+  keepFailures?: boolean;
+  flushEvery?: number;
+  teacher?: string;
+}
+
+export interface CollectProgress {
+  attempted: number;
+  total: number;
+  successes: number;
+  failures: number;
+  skipped: number;
+  frames: number;
+  task: number;
+  initIndex: number;
+  etaSeconds: number | null;
+}
+
+export interface CollectResult {
+  suite: string;
+  files: string[];
+  successes: number;
+  failures: number;
+  skipped: number;
+  frames: number;
+  perTask: Record<number, { successes: number; failures: number }>;
+  seconds: number;
+}
+
+const Journal = z.object({
+  version: z.literal(1),
+  suite: z.string(),
+  seed: z.number(),
+  attempts: z.array(z.object({ task: z.number().int(), init: z.number().int(), success: z.boolean(), steps: z.number().int() })),
+});
+type Journal = z.infer<typeof Journal>;
+
+export const demoFile = (outDir: string, suite: string, task: number) => path.join(outDir, suite, `task${task}_demo.hdf5`);
+export const failureFile = (outDir: string, suite: string, task: number) => path.join(outDir, suite, `task${task}_failures.hdf5`);
+const journalFile = (outDir: string, suite: string) => path.join(outDir, suite, 'collect-state.json');
+
+function readJournal(file: string, suite: string, seed: number): Journal {
+  if (!existsSync(file)) return { version: 1, suite, seed, attempts: [] };
+  const r = Journal.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!r.success) throw new LabError('CORRUPT_FILE', `${file}: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, { file });
+  if (r.data.seed !== seed) throw new LabError('CONFLICT', `${file} was collected with seed ${r.data.seed}, not ${seed}: use another output folder`, { file, seed: r.data.seed });
+  return r.data;
+}
+
+/** Per-seed for episode (task, init): recorded with the episode. */
+export const episodeSeed = (seed: number, task: number, init: number) => (seed * 1_000_003 + task * 1009 + init) % 2 ** 31;
+
+class Recorder {
+  private frames: { obs: Observation; action: Float32Array }[] = [];
+  push(obs: Observation, action: Float32Array) {
+    this.frames.push({ obs, action });
+  }
+  get length() {
+    return this.frames.length;
+  }
+  toEpisode(meta: Pick<Episode, 'suite' | 'taskIndex' | 'instruction' | 'initIndex' | 'seed' | 'teacher' | 'success'>): Episode {
+    const T = this.frames.length;
+    const first = this.frames[0].obs;
+    const { height: H, width: W } = first.imageSize;
+    const S = first.state.length;
+    const img = H * W * 3;
+    const ep: Episode = {
+      ...meta,
+      length: T,
+      imageSize: { height: H, width: W },
+      actions: new Float32Array(T * ACTION_DIM),
+      dones: new Uint8Array(T),
+      rewards: new Float32Array(T),
+      states: new Float64Array(T * S),
+      stateDim: S,
+      robot_states: new Float64Array(T * 9),
+      obs: {
+        agentview_rgb: new Uint8Array(T * img),
+        eye_in_hand_rgb: new Uint8Array(T * img),
+        ee_pos: new Float64Array(T * 3),
+        ee_ori: new Float64Array(T * 3),
+        ee_states: new Float64Array(T * 6),
+        gripper_states: new Float64Array(T * 2),
+        joint_states: new Float64Array(T * 7),
+      },
+    };
+    this.frames.forEach(({ obs, action }, t) => {
+      if (obs.state.length !== S) throw new LabError('SHAPE_MISMATCH', `state width changed from ${S} to ${obs.state.length} at frame ${t}`, { field: 'state', frame: t });
+      ep.actions.set(action, t * ACTION_DIM);
+      ep.states.set(obs.state, t * S);
+      ep.robot_states.set(obs.robot_states, t * 9);
+      ep.obs.agentview_rgb.set(obs.agentview_rgb, t * img);
+      ep.obs.eye_in_hand_rgb.set(obs.eye_in_hand_rgb, t * img);
+      ep.obs.ee_pos.set(obs.ee_pos, t * 3);
+      ep.obs.ee_ori.set(obs.ee_ori, t * 3);
+      ep.obs.ee_states.set(obs.ee_pos, t * 6);
+      ep.obs.ee_states.set(obs.ee_ori, t * 6 + 3);
+      ep.obs.gripper_states.set(obs.gripper_states, t * 2);
+      ep.obs.joint_states.set(obs.joint_states, t * 7);
+    });
+    // LIBERO marks the last frame done (and rewarded, for successes).
+    ep.dones[T - 1] = 1;
+    ep.rewards[T - 1] = meta.success ? 1 : 0;
+    return ep;
+  }
+}
+
+export async function collectRollouts(
+  env: Env,
+  policy: Policy,
+  opts: CollectOptions,
+  hooks: { onProgress?: (p: CollectProgress) => void; signal?: AbortSignal } = {},
+): Promise<CollectResult> {
+  const maxSteps = opts.maxSteps ?? MAX_STEPS[opts.suite];
+  if (!maxSteps) throw invalidInput(`no step limit known for suite ${opts.suite}: pass maxSteps`, { field: 'maxSteps' });
+  if (!(opts.episodesPerTask > 0)) throw invalidInput(`episodesPerTask must be positive`, { field: 'episodesPerTask' });
+  const warmup = opts.warmupSteps ?? WARMUP_STEPS;
+  const flushEvery = Math.max(1, opts.flushEvery ?? 10);
+  const teacher = opts.teacher ?? policy.name;
+  const started = Date.now();
+  const taskInfo = new Map((await env.listTasks(opts.suite)).map((t) => [t.index, t]));
+  const jFile = journalFile(opts.outDir, opts.suite);
+  const journal = readJournal(jFile, opts.suite, opts.seed);
+  const result: CollectResult = { suite: opts.suite, files: [], successes: 0, failures: 0, skipped: 0, frames: 0, perTask: {}, seconds: 0 };
+
+  // What is already done: demos in the HDF5 (the source of truth for successes) and journaled attempts.
+  const done = new Set(journal.attempts.map((a) => `${a.task}:${a.init}`));
+  for (const task of opts.tasks) {
+    const file = demoFile(opts.outDir, opts.suite, task);
+    if (!existsSync(file)) continue;
+    const reader = await openLiberoHdf5(file);
+    try {
+      for (const key of reader.demoKeys) {
+        const info = reader.info(key);
+        if (info.initIndex !== undefined) done.add(`${task}:${info.initIndex}`);
+      }
+    } finally {
+      reader.close();
+    }
+  }
+
+  const total = opts.tasks.length * opts.episodesPerTask;
+  let attempted = 0;
+  let attemptedThisRun = 0;
+  const pending = new Map<number, { ok: Episode[]; failed: Episode[]; attempts: Journal['attempts'] }>();
+
+  const flush = async (task: number) => {
+    const p = pending.get(task);
+    if (!p || p.attempts.length === 0) return;
+    if (p.ok.length) await appendLiberoHdf5(demoFile(opts.outDir, opts.suite, task), p.ok);
+    if (p.failed.length) await appendLiberoHdf5(failureFile(opts.outDir, opts.suite, task), p.failed);
+    journal.attempts.push(...p.attempts);
+    await writeJsonAtomic(jFile, journal);
+    pending.set(task, { ok: [], failed: [], attempts: [] });
+  };
+
+  try {
+    for (const task of opts.tasks) {
+      const info = taskInfo.get(task);
+      if (!info) throw invalidInput(`suite ${opts.suite} has no task ${task}`, { field: 'tasks', value: task });
+      if (opts.episodesPerTask > info.numInitStates) throw invalidInput(`task ${task} has ${info.numInitStates} initial states, asked for ${opts.episodesPerTask}`, { field: 'episodesPerTask' });
+      result.perTask[task] = { successes: 0, failures: 0 };
+      pending.set(task, { ok: [], failed: [], attempts: [] });
+      for (let init = 0; init < opts.episodesPerTask; init++) {
+        attempted++;
+        if (done.has(`${task}:${init}`)) {
+          result.skipped++;
+          continue;
+        }
+        if (hooks.signal?.aborted) throw new LabError('CANCELLED', 'collection cancelled', { task, init });
+        const seed = episodeSeed(opts.seed, task, init);
+        let obs = await env.reset({ suite: opts.suite, taskIndex: task, initIndex: init, seed });
+        await policy.reset({ suite: opts.suite, taskIndex: task, instruction: info.instruction, initIndex: init, seed });
+        for (let w = 0; w < warmup; w++) obs = (await env.step(NOOP_ACTION)).obs;
+        const rec = new Recorder();
+        let success = false;
+        let queue: Float32Array = new Float32Array(0);
+        while (rec.length < maxSteps && !success) {
+          if (hooks.signal?.aborted) throw new LabError('CANCELLED', 'collection cancelled', { task, init });
+          if (queue.length === 0) queue = await policy.act(obs);
+          const action = queue.slice(0, ACTION_DIM);
+          queue = queue.subarray(ACTION_DIM);
+          rec.push(obs, action);
+          const r = await env.step(action);
+          obs = r.obs;
+          success = r.success;
+          if (r.done && !r.success) break;
+        }
+        const ep = rec.toEpisode({ suite: opts.suite, taskIndex: task, instruction: info.instruction, initIndex: init, seed, teacher, success });
+        const p = pending.get(task)!;
+        p.attempts.push({ task, init, success, steps: rec.length });
+        if (success) {
+          p.ok.push(ep);
+          result.successes++;
+          result.perTask[task].successes++;
+          result.frames += ep.length;
+        } else {
+          if (opts.keepFailures) p.failed.push(ep);
+          result.failures++;
+          result.perTask[task].failures++;
+        }
+        attemptedThisRun++;
+        if (p.ok.length + p.failed.length >= flushEvery) await flush(task);
+        const elapsed = (Date.now() - started) / 1000;
+        hooks.onProgress?.({
+          attempted,
+          total,
+          successes: result.successes,
+          failures: result.failures,
+          skipped: result.skipped,
+          frames: result.frames,
+          task,
+          initIndex: init,
+          etaSeconds: attemptedThisRun > 0 ? (elapsed / attemptedThisRun) * (total - attempted) : null,
+        });
+      }
+      await flush(task);
+    }
+  } finally {
+    // Keep what finished before a cancel or an error (a bad teacher answer, a dead bridge).
+    for (const task of pending.keys()) await flush(task);
+  }
+  result.files = opts.tasks.map((t) => demoFile(opts.outDir, opts.suite, t)).filter((f) => existsSync(f));
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
