@@ -7,7 +7,7 @@ import { Artifact, DoctorReport, Experiment, ExperimentId, ExperimentName, Job, 
  * HTTP (electron/server/) — and consumed once by the renderer through `LabClient`. Job events are the one
  * stream: `subscribeJobs` (a preload bridge over IPC, a WebSocket in web mode).
  */
-export const JOB_KINDS = ['selftest'] as const;
+export const JOB_KINDS = ['selftest', 'annotate'] as const;
 export const JobKind = z.enum(JOB_KINDS);
 export type JobKind = z.infer<typeof JobKind>;
 

@@ -7,6 +7,7 @@ import type { JobHandler } from './context.js';
  */
 const handlers: Record<string, () => Promise<JobHandler>> = {
   selftest: async () => (await import('./kinds/selftest.js')).selftestJob,
+  annotate: async () => (await import('./kinds/annotate.js')).annotateJob,
 };
 
 export const registeredJobKinds = () => Object.keys(handlers);
