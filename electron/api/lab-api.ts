@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Artifact, DoctorReport, Experiment, ExperimentId, ExperimentName, Job, JobId, Settings, VlmSettings } from './schemas.js';
+import { Artifact, DoctorReport, ResultRecord, Experiment, ExperimentId, ExperimentName, Job, JobId, Settings, VlmSettings } from './schemas.js';
 
 /**
  * The `lab` API contract: one entry per message, with the schema of what is sent and of what comes back.
@@ -36,6 +36,7 @@ export const labMethods = {
     output: z.array(z.object({ level: z.string(), line: z.string(), at: z.string() })),
   },
   'artifacts.list': { input: z.object({ experimentId: ExperimentId }).strict(), output: z.array(Artifact) },
+  'results.list': { input: z.object({ experimentId: ExperimentId, kind: z.string().optional() }).strict(), output: z.array(ResultRecord) },
   'doctor.run': { input: z.object({}).strict(), output: DoctorReport },
   'settings.get': { input: z.object({}).strict(), output: Settings },
   /** apiKey: a new key (kept in the OS keychain), null to forget it, absent to leave it as it is. */

@@ -100,3 +100,38 @@ export const Settings = z.object({
   vlm: VlmSettings.extend({ apiKeySet: z.boolean(), keyStorage: z.object({ canStore: z.boolean(), where: z.string() }) }),
 });
 export type Settings = z.infer<typeof Settings>;
+
+/** One cell of a result table (evaluate/tables.ts builds them from stored trials). */
+export const CellSchema = z.object({
+  text: z.string(),
+  /** The number behind the text (a rate in [0, 1], a gap, seconds …); null for labels. */
+  value: z.number().nullable().default(null),
+  bold: z.boolean().optional(),
+  /** Significance marker ('*'), rendered after the value. */
+  mark: z.string().optional(),
+  /** Wilson 95% interval of a rate, in [0, 1]. */
+  ci: z.tuple([z.number(), z.number()]).optional(),
+  /** p-value of the comparison behind `mark`. */
+  p: z.number().optional(),
+  /** Trials counted (errored excluded). */
+  n: z.number().int().optional(),
+});
+export type Cell = z.infer<typeof CellSchema>;
+
+export const ResultTableSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  columns: z.array(z.string()),
+  rows: z.array(z.array(CellSchema)),
+  notes: z.array(z.string()),
+});
+export type ResultTable = z.infer<typeof ResultTableSchema>;
+
+/** A stored result of an experiment: a table (success matrix, the paper's tables) or figure data. */
+export const ResultRecord = z.object({
+  id: z.string(),
+  kind: z.string(),
+  value: z.unknown(),
+  createdAt: z.string(),
+});
+export type ResultRecord = z.infer<typeof ResultRecord>;

@@ -29,6 +29,10 @@ export function createLabHandler(store: LabStore, supervisor: JobSupervisor, sec
     'jobs.list': ({ experimentId }) => store.listJobs(experimentId),
     'jobs.logs': ({ id }) => store.jobLogs(id),
     'artifacts.list': ({ experimentId }) => store.listArtifacts(experimentId),
+    'results.list': ({ experimentId, kind }) => {
+      store.getExperiment(experimentId);
+      return store.listResults(experimentId, kind);
+    },
     'doctor.run': () => runDoctor({ vlm: { ...readVlmSettings(store), apiKeySet: secrets.get('vlmApiKey') !== null } }),
     'settings.get': () => settingsView(store, secrets),
     'settings.setVlm': (input) => writeVlmSettings(store, secrets, input),

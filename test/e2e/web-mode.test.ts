@@ -6,6 +6,8 @@ import { chromium, _electron, type Browser, type Page } from 'playwright-core';
 import { startWebServer, type WebServer } from '../../electron/server/web-server.js';
 import { rendererDir, repoRoot } from '../../electron/cli/paths.js';
 import { testLab } from '../helpers/lab.js';
+import { writeLiberoHdf5 } from '../../electron/engine/data/libero-hdf5.js';
+import { syntheticDataset } from '../unit/engine/phases/fixtures.js';
 
 /**
  * The renderer in a real browser: web mode over the built renderer (npm run build), Debian's Chromium
@@ -89,6 +91,42 @@ describe('web mode in Chromium', () => {
     await page.getByTestId('vlm-api-key').fill('');
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.getByText('Saved.').count()).toBe(1);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('annotates an experiment\'s data from its page and shows the results: granularity chart and a success matrix', async () => {
+    const exp = env.lab.store.createExperiment({ name: 'E2E results', recipe: 'distill', config: {} });
+    const dir = env.lab.store.experimentDir(exp.id);
+    await writeLiberoHdf5(path.join(dir, 'data', 'synthetic', 'task_0.hdf5'), syntheticDataset(2, 5, { imageSize: 16 }).map((s) => s.episode));
+    env.lab.store.addResult({
+      experimentId: exp.id,
+      kind: 'table',
+      value: {
+        id: 'matrix-object',
+        title: 'Success per task (object suite)',
+        columns: ['Task', 'Teacher', 'Student'],
+        rows: [
+          [{ text: 'alphabet soup', value: null }, { text: '90.0', value: 0.9, n: 20 }, { text: '35.0', value: 0.35, n: 20 }],
+          [{ text: 'cream cheese', value: null }, { text: '80.0', value: 0.8, n: 20 }, { text: '85.0', value: 0.85, bold: true, mark: '*', n: 20 }],
+        ],
+        notes: ['stored by the E2E test to check rendering'],
+      },
+    });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${server.url}#/experiments/${exp.id}`);
+    await expect.poll(() => page.getByTestId('result-table').count()).toBe(1);
+    const cell = page.getByTestId('result-table').locator('td', { hasText: '85.0' });
+    expect(await cell.evaluate((el) => getComputedStyle(el).fontWeight)).toBe('700');
+    expect(await cell.evaluate((el) => getComputedStyle(el).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
+
+    await page.getByTestId('run-annotate').click();
+    await expect.poll(() => page.getByTestId('job-status').first().textContent(), { timeout: 120_000, interval: 250 }).toBe('succeeded');
+    await expect.poll(() => page.getByTestId('granularity-chart').count(), { timeout: 10_000 }).toBe(1);
+    await page.getByLabel('Taxonomy').selectOption('13');
+    await page.screenshot({ path: path.join(artifacts, 'web-experiment-results.png'), fullPage: true });
+    expect(await page.getByTestId('artifact').count()).toBeGreaterThanOrEqual(2);
     expect(pageErrors).toEqual([]);
   });
 });

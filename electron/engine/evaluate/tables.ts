@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { invalidInput } from '../errors.js';
 import type { FlipAudit } from '../audit/flips.js';
 import { fisherExact, mcnemarExact, pairedBootstrap, wilson } from './stats.js';
@@ -14,30 +13,9 @@ import type { TrialRecord } from './trial.js';
  * broke) say nothing about the policy, so they are left out of the denominator and counted in the notes.
  */
 
-export const CellSchema = z.object({
-  text: z.string(),
-  /** The number behind the text (a rate in [0, 1], a gap, seconds …); null for labels. */
-  value: z.number().nullable().default(null),
-  bold: z.boolean().optional(),
-  /** Significance marker ('*'), rendered after the value. */
-  mark: z.string().optional(),
-  /** Wilson 95% interval of a rate, in [0, 1]. */
-  ci: z.tuple([z.number(), z.number()]).optional(),
-  /** p-value of the comparison behind `mark`. */
-  p: z.number().optional(),
-  /** Trials counted (errored excluded). */
-  n: z.number().int().optional(),
-});
-export type Cell = z.infer<typeof CellSchema>;
-
-export const ResultTableSchema = z.object({
-  id: z.string(),
-  title: z.string(),
-  columns: z.array(z.string()),
-  rows: z.array(z.array(CellSchema)),
-  notes: z.array(z.string()),
-});
-export type ResultTable = z.infer<typeof ResultTableSchema>;
+// The table's data form is part of the lab API (the UI renders it), so its schema lives in the contract.
+export { CellSchema, ResultTableSchema, type Cell, type ResultTable } from '../../api/schemas.js';
+import { ResultTableSchema, type Cell, type ResultTable } from '../../api/schemas.js';
 
 /** A method row: one policy for every suite, or the suite-specific best (e.g. λ per suite in Table 1). */
 export interface MethodSpec {

@@ -20,6 +20,8 @@ export interface JobContext {
   log(line: string, level?: 'info' | 'warn' | 'error'): void;
   /** Register a file the job wrote under the experiment folder (path relative to it). */
   artifact(kind: string, relPath: string, meta?: Record<string, unknown>): void;
+  /** Store a result of the experiment (a result table, figure data) in the lab database. */
+  record(kind: string, value: unknown): void;
   loadCheckpoint<T>(): T | null;
   saveCheckpoint(value: unknown): Promise<void>;
   /** Throws LabError('CANCELLED') when the job was cancelled; call it between units of work. */

@@ -23,6 +23,8 @@ export const FromWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('progress'), fraction: z.number().min(0).max(1), stage: z.string(), etaSeconds: z.number().nonnegative().nullable() }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), line: z.string() }),
   z.object({ type: z.literal('artifact'), kind: z.string(), relPath: z.string(), meta: z.record(z.string(), z.unknown()) }),
+  /** A result of the experiment (a table, figure data) to store in the lab database. */
+  z.object({ type: z.literal('record'), kind: z.string().min(1), value: z.unknown() }),
   z.object({ type: z.literal('result'), value: z.unknown() }),
   z.object({ type: z.literal('error'), error: SerializedErrorSchema }),
 ]);

@@ -149,6 +149,10 @@ export class JobSupervisor {
             this.log(job.id, 'error', `artifact ${msg.relPath}: ${(err as Error).message}`);
           }
           break;
+        case 'record':
+          if (job.experimentId) this.store.addResult({ experimentId: job.experimentId, kind: msg.kind, value: msg.value });
+          else this.log(job.id, 'warn', `result ${msg.kind} not stored: the job belongs to no experiment`);
+          break;
         case 'result':
           outcome = { kind: 'result', value: msg.value };
           break;

@@ -59,6 +59,9 @@ export function runWorker(transport: WorkerTransport, exit: (code: number) => vo
       artifact(kind, relPath, meta = {}) {
         transport.send({ type: 'artifact', kind, relPath, meta });
       },
+      record(kind, value) {
+        transport.send({ type: 'record', kind, value });
+      },
       loadCheckpoint: <T>() => readCheckpoint<T>(dirs.jobDir),
       saveCheckpoint: (value) => writeCheckpoint(dirs.jobDir, value),
       throwIfCancelled() {

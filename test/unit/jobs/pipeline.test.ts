@@ -51,6 +51,7 @@ function jobCtx(): JobContext & { fractions: number[] } {
     progress: (f) => fractions.push(f),
     log: () => undefined,
     artifact: () => undefined,
+    record: () => undefined,
     loadCheckpoint: () => null,
     saveCheckpoint: async () => undefined,
     throwIfCancelled: () => undefined,

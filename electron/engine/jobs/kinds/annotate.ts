@@ -118,6 +118,7 @@ export async function annotateJob(ctx: JobContext): Promise<unknown> {
   const report = granularity(labelings, { seed: p.seed, bootstrap: 200 });
   await writeJsonAtomic(path.join(ctx.experimentDir, 'annotations', 'granularity.json'), report);
   ctx.artifact('granularity', 'annotations/granularity.json', { episodes: report.episodes });
+  ctx.record('granularity', report);
   const { summary } = result;
   ctx.log(`annotated ${summary.frames} frames with ${summary.annotator}: ${summary.status.ok} ok, ${summary.status.fallback} fallback, ${summary.status.failed} failed; ${summary.paidCalls} paid calls, ${summary.cachedCalls} cached`);
   ctx.progress(1, 'done');

@@ -1,0 +1,82 @@
+import { SimEnv, SUITE_TASKS, isSuite, loadInitStates, type EnvOptions, type PrivilegedState } from '../sim/index.js';
+import type { Observation as SimObservation } from '../sim/index.js';
+import { matToQuat } from '../sim/math3.js';
+import { LabError } from '../errors.js';
+import type { Env, StepResult, TaskInfo } from './env.js';
+import type { Observation } from './policy.js';
+
+/**
+ * The built-in simulator (electron/engine/sim) behind the teacher's Env interface, so rollout collection
+ * drives it exactly like the LIBERO bridge. What it adds to the simulator's observation:
+ * - `robot_states` (9: gripper qpos 2, ee pos 3, ee quaternion w x y z 4) and `state` (the flattened
+ *   physics state: time, qpos, qvel, as robosuite's sim.get_state().flatten()), LIBERO's fields;
+ * - `privileged`: the facts the episode's PrivilegedFrame records (objectInHand, gripperContact,
+ *   progress = goal predicates holding / total) and `sim`, the simulator's whole PrivilegedState, which
+ *   only the scripted expert reads.
+ *
+ * Note: the simulator counts every step since reset against its suite step limit, warm-up no-ops
+ * included, so a collection gets `MAX_STEPS − warmupSteps` recorded frames at most.
+ */
+export interface SimPrivileged extends Record<string, unknown> {
+  objectInHand: string | null;
+  gripperContact: boolean;
+  progress: number;
+  sim: PrivilegedState;
+}
+
+export class SimTeacherEnv implements Env {
+  readonly name = 'vla-ad-lab-sim';
+  private constructor(readonly sim: SimEnv) {}
+
+  static async create(opts: EnvOptions = {}): Promise<SimTeacherEnv> {
+    return new SimTeacherEnv(await SimEnv.create(opts));
+  }
+
+  async listSuites(): Promise<string[]> {
+    return Object.keys(SUITE_TASKS);
+  }
+
+  async listTasks(suite: string): Promise<TaskInfo[]> {
+    if (!isSuite(suite)) throw new LabError('NOT_FOUND', `unknown suite '${suite}' (known: ${Object.keys(SUITE_TASKS).join(', ')})`, { field: 'suite', value: suite });
+    return SUITE_TASKS[suite].map((t) => ({ index: t.index, name: t.name, instruction: t.instruction, numInitStates: loadInitStates(t).states.length }));
+  }
+
+  async reset(opts: { suite: string; taskIndex: number; initIndex: number; seed: number }): Promise<Observation> {
+    return this.convert(await this.sim.reset(opts.suite, opts.taskIndex, opts.initIndex));
+  }
+
+  async step(action: Float32Array): Promise<StepResult> {
+    const r = this.sim.step(action);
+    return { obs: this.convert(r.obs), reward: r.reward, done: r.done, success: r.success, info: { ...r.info } };
+  }
+
+  async close(): Promise<void> {
+    this.sim.dispose();
+  }
+
+  /** The teacher-side observation of the simulator's current state (also used by in-process servers). */
+  convert(o: SimObservation): Observation {
+    const priv = this.sim.privileged();
+    const quat = matToQuat(priv.eeMat);
+    const d = this.sim.simulation.data;
+    const holding = priv.goal.filter((g) => g.value).length;
+    const privileged: SimPrivileged = {
+      objectInHand: priv.objectInHand,
+      gripperContact: priv.fingerContacts.left.length + priv.fingerContacts.right.length > 0,
+      progress: priv.goal.length ? holding / priv.goal.length : 0,
+      sim: priv,
+    };
+    return {
+      imageSize: { height: o.image_size, width: o.image_size },
+      agentview_rgb: o.agentview_rgb,
+      eye_in_hand_rgb: o.eye_in_hand_rgb,
+      ee_pos: Float64Array.from(o.ee_pos),
+      ee_ori: Float64Array.from(o.ee_ori),
+      gripper_states: Float64Array.from(o.gripper_states),
+      joint_states: Float64Array.from(o.joint_states),
+      robot_states: Float64Array.from([...o.gripper_states, ...o.ee_pos, ...quat]),
+      state: Float64Array.from([d.time, ...(d.qpos as ArrayLike<number>), ...(d.qvel as ArrayLike<number>)]),
+      privileged,
+    };
+  }
+}
