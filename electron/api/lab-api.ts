@@ -60,6 +60,8 @@ export interface LabClient {
   call<M extends LabMethod>(method: M, input: LabInput<M>): Promise<LabOutput<M>>;
   /** Returns the unsubscribe function. */
   subscribeJobs(listener: (event: import('./schemas.js').JobEvent) => void): () => void;
+  /** A URL the page can load an artifact file from (<video>, <img>, a download link). */
+  fileUrl(experimentId: string, relPath: string): string;
 }
 
 export const IPC_CHANNEL_PREFIX = 'lab:';

@@ -1,10 +1,12 @@
-import { app, BrowserWindow, dialog, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, net, protocol, session, shell } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import workerPath from '../workers/job-worker?modulePath';
 import { openLab, type Lab } from '../engine/lab-runtime.js';
 import { resolveDataDir } from '../engine/store/data-dir.js';
 import { CSP } from '../server/web-server.js';
+import { resolveArtifactFile } from '../engine/store/artifact-files.js';
+import { serializeError } from '../engine/errors.js';
 import { registerIpcRouter } from './ipc-router.js';
 import { utilitySpawner } from './utility-spawner.js';
 import { KeychainSecretStore } from './keychain-secrets.js';
@@ -21,6 +23,10 @@ const isTrustedUrl = (url: string) => (devUrl ? url.startsWith(devUrl) : url.spl
 
 let lab: Lab | null = null;
 
+// Artifact files (videos, images) reach the renderer as lab-file://<experimentId>/<path>: only registered
+// artifacts, resolved by the engine, never arbitrary file:// access.
+protocol.registerSchemesAsPrivileged([{ scheme: 'lab-file', privileges: { standard: true, secure: true, stream: true, supportFetchAPI: true } }]);
+
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
@@ -35,6 +41,15 @@ async function start(): Promise<void> {
   const dataDir = resolveDataDir(argDataDir, path.join(app.getPath('userData'), 'data'));
   lab = openLab({ dataDir, owner: 'electron app', spawn: utilitySpawner(workerPath), secrets: new KeychainSecretStore(dataDir) });
   registerIpcRouter(lab, isTrustedUrl);
+  protocol.handle('lab-file', (request) => {
+    const url = new URL(request.url);
+    try {
+      const file = resolveArtifactFile(lab!, decodeURIComponent(url.hostname + url.pathname));
+      return net.fetch(pathToFileURL(file).href, { headers: request.headers });
+    } catch (err) {
+      return new Response(JSON.stringify(serializeError(err)), { status: 404, headers: { 'content-type': 'application/json' } });
+    }
+  });
 
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LabError, serializeError } from '../engine/errors.js';
 import type { Lab } from '../engine/lab-runtime.js';
+import { ARTIFACT_MIME, resolveArtifactFile } from '../engine/store/artifact-files.js';
 
 /**
  * Web mode: the same renderer over HTTP on loopback, and the same `lab` API as Electron's IPC —
@@ -42,7 +43,7 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2',
 };
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: lab-file:; media-src 'self' blob: lab-file:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -65,6 +66,11 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
     if (!hostOk(req.headers.host)) return sendJson(res, 421, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: `Host ${req.headers.host} not allowed` } });
+    if (url.pathname.startsWith('/files/')) {
+      // Artifact files (videos, images) for <video>/<img>, which cannot send headers: the token rides in the query.
+      if (!tokenOk(url.searchParams.get('token'))) return sendJson(res, 401, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: 'Missing or wrong token' } });
+      return serveArtifact(opts.lab, url.pathname.slice('/files/'.length), req, res);
+    }
     if (url.pathname.startsWith('/api/')) {
       if (req.method !== 'POST') return sendJson(res, 405, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: 'API calls are POST' } });
       const auth = req.headers.authorization;
@@ -150,6 +156,33 @@ function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
     });
     req.on('error', reject);
   });
+}
+
+/** `<experimentId>/<relative path>` of a registered artifact, with Range support so videos can seek. */
+function serveArtifact(lab: Lab, rest: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+  let file: string;
+  try {
+    file = resolveArtifactFile(lab, decodeURIComponent(rest));
+  } catch (err) {
+    const e = serializeError(err);
+    return sendJson(res, HTTP_STATUS[e.code] ?? 500, { ok: false, error: e });
+  }
+  const size = statSync(file).size;
+  const type = ARTIFACT_MIME[path.extname(file)] ?? 'application/octet-stream';
+  const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+  if (range && (range[1] || range[2])) {
+    const start = range[1] ? Number(range[1]) : Math.max(0, size - Number(range[2]));
+    const end = range[1] && range[2] ? Math.min(size - 1, Number(range[2])) : size - 1;
+    if (start > end || start >= size) {
+      res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+      return;
+    }
+    res.writeHead(206, { 'content-type': type, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}`, 'accept-ranges': 'bytes' });
+    createReadStream(file, { start, end }).pipe(res);
+    return;
+  }
+  res.writeHead(200, { 'content-type': type, 'content-length': size, 'accept-ranges': 'bytes', 'x-content-type-options': 'nosniff' });
+  createReadStream(file).pipe(res);
 }
 
 function serveStatic(root: string, pathname: string, res: http.ServerResponse): void {

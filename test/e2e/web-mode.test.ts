@@ -8,6 +8,7 @@ import { rendererDir, repoRoot } from '../../electron/cli/paths.js';
 import { testLab } from '../helpers/lab.js';
 import { writeLiberoHdf5 } from '../../electron/engine/data/libero-hdf5.js';
 import { syntheticDataset } from '../unit/engine/phases/fixtures.js';
+import { encodeMp4, sideBySide } from '../../electron/engine/video/encode.js';
 
 /**
  * The renderer in a real browser: web mode over the built renderer (npm run build), Debian's Chromium
@@ -112,6 +113,13 @@ describe('web mode in Chromium', () => {
         notes: ['stored by the E2E test to check rendering'],
       },
     });
+    // A side-by-side clip, as the video stage renders them: it must play in the page.
+    const frames = Array.from({ length: 20 }, (_, i) => {
+      const half = (rgb: number[]) => ({ data: new Uint8Array(64 * 64 * 3).map((_, k) => rgb[k % 3]), width: 64, height: 64 });
+      return sideBySide([half([200, 40 + 8 * i, 40]), half([40, 40, 200 - 4 * i])]).data;
+    });
+    await encodeMp4(path.join(dir, 'videos', 'teacher-vs-student.mp4'), frames, { width: 132, height: 64, fps: 20 });
+    env.lab.store.addArtifact({ experimentId: exp.id, jobId: null, kind: 'video', relPath: 'videos/teacher-vs-student.mp4', meta: { title: 'teacher | student' } });
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -120,6 +128,10 @@ describe('web mode in Chromium', () => {
     const cell = page.getByTestId('result-table').locator('td', { hasText: '85.0' });
     expect(await cell.evaluate((el) => getComputedStyle(el).fontWeight)).toBe('700');
     expect(await cell.evaluate((el) => getComputedStyle(el).backgroundColor)).not.toBe('rgba(0, 0, 0, 0)');
+
+    const video = page.getByTestId('artifact-video');
+    await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+    expect(await video.evaluate((v: HTMLVideoElement) => v.duration)).toBeCloseTo(1, 1);
 
     await page.getByTestId('run-annotate').click();
     await expect.poll(() => page.getByTestId('job-status').first().textContent(), { timeout: 120_000, interval: 250 }).toBe('succeeded');

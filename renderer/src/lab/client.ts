@@ -15,6 +15,9 @@ function createIpcClient(bridge: PreloadBridge): LabClient {
     async call<M extends LabMethod>(method: M, input: LabInput<M>) {
       return unwrap(method, await bridge[method](input));
     },
+    fileUrl(experimentId, relPath) {
+      return `lab-file://${experimentId}/${relPath.split('/').map(encodeURIComponent).join('/')}`;
+    },
     subscribeJobs(listener) {
       return bridge.subscribeJobs((raw) => {
         const e = JobEvent.safeParse(raw);

@@ -61,6 +61,9 @@ export function createWebClient(location: Location): LabClient {
       }
       return unwrap(method, body as never);
     },
+    fileUrl(experimentId, relPath) {
+      return `/files/${experimentId}/${relPath.split('/').map(encodeURIComponent).join('/')}?token=${encodeURIComponent(token)}`;
+    },
     subscribeJobs(listener) {
       listeners.add(listener);
       if (!socket) connect();

@@ -105,6 +105,30 @@ describe('web-mode server', () => {
     expect(badUrl.body.error?.details?.field).toBe('baseUrl');
   });
 
+  it('serves registered artifact files with the token, with ranges, and nothing else', async () => {
+    const exp = (await api('experiments.create', { name: 'files' })).body.value as { id: string };
+    const dir = env.lab.store.experimentDir(exp.id);
+    const { mkdirSync, writeFileSync, symlinkSync } = await import('node:fs');
+    mkdirSync(`${dir}/videos`, { recursive: true });
+    writeFileSync(`${dir}/videos/clip.mp4`, Buffer.from('0123456789'));
+    writeFileSync(`${dir}/unregistered.png`, 'x');
+    symlinkSync('/etc/hostname', `${dir}/videos/link.mp4`);
+    env.lab.store.addArtifact({ experimentId: exp.id, jobId: null, kind: 'video', relPath: 'videos/clip.mp4' });
+    env.lab.store.addArtifact({ experimentId: exp.id, jobId: null, kind: 'video', relPath: 'videos/link.mp4' });
+    const url = (p: string, token = server.token) => `${server.origin}/files/${exp.id}/${p}?token=${token}`;
+    const ok = await fetch(url('videos/clip.mp4'));
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('video/mp4');
+    expect(await ok.text()).toBe('0123456789');
+    const part = await fetch(url('videos/clip.mp4'), { headers: { range: 'bytes=2-5' } });
+    expect(part.status).toBe(206);
+    expect(await part.text()).toBe('2345');
+    expect((await fetch(url('videos/clip.mp4', 'nope'))).status).toBe(401);
+    expect((await fetch(url('unregistered.png'))).status).toBe(404);
+    expect((await fetch(url('videos/link.mp4'))).status).toBe(400);
+    expect((await fetch(`${server.origin}/files/${exp.id}/..%2F..%2Flab.sqlite?token=${server.token}`)).status).toBe(404);
+  });
+
   it('refuses a WebSocket without the token', async () => {
     const ws = new WebSocket(`${server.origin.replace('http', 'ws')}/api/events`);
     const outcome = await new Promise<string>((resolve) => {
