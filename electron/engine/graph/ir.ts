@@ -30,8 +30,6 @@ export class Tensor {
     readonly kind: TensorKind,
     /** The node that computes it (kind 'op'), or null for inputs, params and constants. */
     readonly node: Node | null,
-    /** Which output of `node` this is. */
-    readonly outputIndex = 0,
   ) {}
   get rank(): number {
     return this.shape.length;

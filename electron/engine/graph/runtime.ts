@@ -26,7 +26,7 @@ export interface RuntimeOptions {
   seed?: number;
   /** Where EP choices and other facts are reported (default: none). */
   log?: (msg: string) => void;
-  /** Folder for the model file when weights go to external data (default: bytes in memory). */
+  /** Folder for the model + weights.bin when frozen weights go to external data (default: a temp folder). Small models load from memory. */
   modelDir?: string;
   externalDataThreshold?: number;
 }
