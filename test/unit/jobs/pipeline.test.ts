@@ -97,6 +97,27 @@ describe('recipe pipeline', () => {
     expect(calls).toEqual(['train', 'evaluate']);
   });
 
+  it('keeps a crashed stage\'s folder for its resume, and clears it when the settings changed', async () => {
+    const { existsSync, writeFileSync } = await import('node:fs');
+    let crash = true;
+    const withCheckpoint: Stage<Cfg>[] = stages(() => crash).map((s) =>
+      s.name === 'train'
+        ? { ...s, run: async (ctx) => { writeFileSync(`${ctx.dir}/ckpt`, 'epoch 3'); return s.run(ctx); } }
+        : s,
+    );
+    await expect(runPipeline(jobCtx(), withCheckpoint, cfg)).rejects.toThrow('train crashed');
+    expect(existsSync(`${t.dir}/stages/train/ckpt`)).toBe(true);
+    // Same settings: the folder (and its checkpoint) is still there when train runs again.
+    let seen = false;
+    const probe = withCheckpoint.map((s) => (s.name === 'train' ? { ...s, run: async (ctx: Parameters<typeof s.run>[0]) => { seen = existsSync(`${ctx.dir}/ckpt`); throw new Error('stop'); } } : s));
+    await expect(runPipeline(jobCtx(), probe, cfg)).rejects.toThrow('stop');
+    expect(seen).toBe(true);
+    // Other settings for train: the stale folder is cleared first.
+    await expect(runPipeline(jobCtx(), probe, { ...cfg, lambda: [1] })).rejects.toThrow('stop');
+    expect(seen).toBe(false);
+    crash = false;
+  });
+
   it('refuses a damaged manifest instead of redoing or trusting it', async () => {
     await runPipeline(jobCtx(), stages(), cfg);
     const file = manifestPath(t.dir);

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../errors.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
-import type { JobContext } from '../context.js';
+import { readCheckpoint, writeCheckpoint, type JobContext } from '../context.js';
 
 /**
  * A recipe is an ordered list of stages; each stage reads the settings it depends on and the outputs of
@@ -107,17 +107,43 @@ export async function runPipeline<C>(job: JobContext, stages: Stage<C>[], config
     const base = done;
     job.progress(base / total, stage.name);
     job.log(`pipeline: stage ${stage.name}`);
+    const dir = path.join(expDir, 'stages', stage.name);
+    const fingerprint = plan.fingerprints[stages.indexOf(stage)];
+    // A stage folder left by a crash under the same settings is kept (the stage resumes from its own
+    // checkpoints); one made under other settings is stale and goes.
+    const stamp = path.join(dir, '.fingerprint');
+    if (existsSync(dir) && (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== fingerprint)) rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(stamp, fingerprint);
     const output = await stage.run({
       job,
       config,
-      dir: path.join(expDir, 'stages', stage.name),
+      dir,
       outputs,
       progress: (f, detail) => job.progress((base + stage.weight * Math.min(1, Math.max(0, f))) / total, detail ? `${stage.name}: ${detail}` : stage.name),
     });
     outputs[stage.name] = output;
-    manifest.stages[stage.name] = { fingerprint: plan.fingerprints[stages.indexOf(stage)], completedAt: new Date().toISOString(), output };
+    manifest.stages[stage.name] = { fingerprint, completedAt: new Date().toISOString(), output };
     await writeJsonAtomic(manifestPath(expDir), manifest);
     done += stage.weight;
   }
   return { ran: plan.run, skipped: plan.skip, outputs };
+}
+
+/**
+ * Run a job kind's handler as a pipeline stage: same job (cancel, logs, artifacts, records), the stage's
+ * own folder as its job folder (so its checkpoints survive a crash of the whole pipeline), and its
+ * progress mapped into the stage's share of the bar.
+ */
+export function stageJobContext(stage: StageContext<unknown>, params: Record<string, unknown>): JobContext {
+  const jobDir = path.join(stage.dir, 'job');
+  mkdirSync(jobDir, { recursive: true });
+  return {
+    ...stage.job,
+    params,
+    jobDir,
+    progress: (fraction, detail) => stage.progress(fraction, detail),
+    loadCheckpoint: <T>() => readCheckpoint<T>(jobDir),
+    saveCheckpoint: (value) => writeCheckpoint(jobDir, value),
+  };
 }
