@@ -11,6 +11,8 @@ import { recordBench } from './bench/report.js';
 import { followJob } from './progress.js';
 import { rendererDir, repoRoot, workerEntry } from './paths.js';
 import { runDemo } from './demo.js';
+import { writeFileAtomic } from '../engine/util/atomic.js';
+import { encodeMp4 } from '../engine/video/encode.js';
 
 const program = new Command();
 program
@@ -130,6 +132,37 @@ job.command('list').action(() => {
     l.close();
   }
 });
+
+const sim = program.command('sim').description('look at the built-in simulator\'s scenes');
+sim
+  .command('view <suite> <task>')
+  .description('render a task\'s initial state to PNG (task: index 0–9)')
+  .option('--init <i>', 'initial state index (0–49)', (v) => Number.parseInt(v, 10), 0)
+  .option('--size <px>', 'image size', (v) => Number.parseInt(v, 10), 512)
+  .option('--camera <name>', 'agentview or eye_in_hand', 'agentview')
+  .option('--out <file>', 'PNG file (default: <suite>-<task>-init<i>.png)')
+  .action(async (suite: string, task: string, o: { init: number; size: number; camera: 'agentview' | 'eye_in_hand'; out?: string }) => {
+    const { renderInitialStatePng } = await import('../engine/sim/index.js');
+    const png = await renderInitialStatePng(suite, Number.isNaN(Number(task)) ? task : Number(task), o.init, o.size, o.camera);
+    const out = o.out ?? `${suite}-${task}-init${o.init}.png`;
+    await writeFileAtomic(out, png);
+    console.log(out);
+  });
+sim
+  .command('rollout <suite> <task>')
+  .description('a short rollout of seeded random actions to MP4')
+  .option('--init <i>', 'initial state index (0–49)', (v) => Number.parseInt(v, 10), 0)
+  .option('--steps <n>', 'control steps', (v) => Number.parseInt(v, 10), 60)
+  .option('--size <px>', 'frame size', (v) => Number.parseInt(v, 10), 256)
+  .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 0)
+  .option('--out <file>', 'MP4 file (default: <suite>-<task>-random.mp4)')
+  .action(async (suite: string, task: string, o: { init: number; steps: number; size: number; seed: number; out?: string }) => {
+    const { renderRandomRolloutFrames } = await import('../engine/sim/index.js');
+    const r = await renderRandomRolloutFrames(suite, Number.isNaN(Number(task)) ? task : Number(task), o.init, { steps: o.steps, size: o.size, seed: o.seed });
+    const out = o.out ?? `${suite}-${task}-random.mp4`;
+    await encodeMp4(out, r.frames, { width: r.width, height: r.height, fps: r.fps });
+    console.log(`${out} (${r.frames.length} frames, seed ${r.seed}${r.reason ? `, ended: ${r.reason}` : ''})`);
+  });
 
 program
   .command('demo')
