@@ -7,7 +7,7 @@ import { Artifact, DoctorReport, ResultRecord, Experiment, ExperimentId, Experim
  * HTTP (electron/server/) — and consumed once by the renderer through `LabClient`. Job events are the one
  * stream: `subscribeJobs` (a preload bridge over IPC, a WebSocket in web mode).
  */
-export const JOB_KINDS = ['selftest', 'annotate'] as const;
+export const JOB_KINDS = ['selftest', 'distill', 'collect', 'annotate', 'train', 'evaluate'] as const;
 export const JobKind = z.enum(JOB_KINDS);
 export type JobKind = z.infer<typeof JobKind>;
 
@@ -21,6 +21,8 @@ export const labMethods = {
     output: Experiment,
   },
   'experiments.rename': { input: z.object({ id: ExperimentId, name: ExperimentName }).strict(), output: Experiment },
+  /** Replace the experiment's recipe settings (validated against the recipe, e.g. distill's DistillConfig). */
+  'experiments.configure': { input: z.object({ id: ExperimentId, config: z.record(z.string(), z.unknown()) }).strict(), output: Experiment },
   'experiments.delete': { input: z.object({ id: ExperimentId }).strict(), output: z.object({ deleted: z.literal(true) }) },
   'jobs.start': {
     input: z

@@ -3,6 +3,7 @@ import { LabError, serializeError } from './errors.js';
 import type { LabStore } from './store/lab-store.js';
 import type { JobSupervisor } from './jobs/supervisor.js';
 import { runDoctor } from './doctor.js';
+import { parseDistillConfig } from './jobs/recipes/distill.js';
 import type { SecretStore } from './store/secrets.js';
 import { readVlmSettings, settingsView, writeVlmSettings } from './store/settings.js';
 
@@ -17,8 +18,14 @@ export function createLabHandler(store: LabStore, supervisor: JobSupervisor, sec
   const impl: Impl = {
     'experiments.list': () => store.listExperiments(),
     'experiments.get': ({ id }) => store.getExperiment(id),
-    'experiments.create': (input) => store.createExperiment(input),
+    'experiments.create': (input) => store.createExperiment({ ...input, config: input.recipe === 'distill' ? parseDistillConfig(input.config) : input.config }),
     'experiments.rename': ({ id, name }) => store.renameExperiment(id, name),
+    'experiments.configure': ({ id, config }) => {
+      const exp = store.getExperiment(id);
+      // Validate against the recipe and store the full, defaulted settings, so what runs is what is shown.
+      const full = exp.recipe === 'distill' ? parseDistillConfig(config) : config;
+      return store.configureExperiment(id, full);
+    },
     'experiments.delete': ({ id }) => {
       store.deleteExperiment(id);
       return { deleted: true as const };

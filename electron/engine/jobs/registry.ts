@@ -7,7 +7,10 @@ import type { JobHandler } from './context.js';
  */
 const handlers: Record<string, () => Promise<JobHandler>> = {
   selftest: async () => (await import('./kinds/selftest.js')).selftestJob,
+  collect: async () => (await import('./kinds/collect.js')).collectJob,
   annotate: async () => (await import('./kinds/annotate.js')).annotateJob,
+  train: async () => (await import('./kinds/train.js')).trainJob,
+  distill: async () => (await import('./recipes/distill.js')).distillJob,
 };
 
 export const registeredJobKinds = () => Object.keys(handlers);

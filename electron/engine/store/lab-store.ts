@@ -106,6 +106,12 @@ export class LabStore {
     return this.getExperiment(id);
   }
 
+  configureExperiment(id: string, config: Record<string, unknown>): Experiment {
+    const info = this.db.prepare('UPDATE experiments SET config = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(config), now(), id);
+    if (Number(info.changes) === 0) throw new LabError('NOT_FOUND', `No experiment with id ${id}`, { experimentId: id });
+    return this.getExperiment(id);
+  }
+
   deleteExperiment(id: string): void {
     this.getExperiment(id);
     const running = this.db.prepare("SELECT id FROM jobs WHERE experiment_id = ? AND status IN ('queued','running')").all(id) as { id: string }[];

@@ -41,6 +41,13 @@ export const useExperimentsStore = defineStore('experiments', () => {
       items.value = items.value.map((x) => (x.id === id ? e : x));
     });
 
+  const configure = (id: string, config: Record<string, unknown>) =>
+    guard(async () => {
+      const e = await lab().call('experiments.configure', { id, config });
+      items.value = items.value.map((x) => (x.id === id ? e : x));
+      return e;
+    });
+
   const remove = (id: string) =>
     guard(async () => {
       await lab().call('experiments.delete', { id });
@@ -52,5 +59,5 @@ export const useExperimentsStore = defineStore('experiments', () => {
       artifacts.value = { ...artifacts.value, [id]: await lab().call('artifacts.list', { experimentId: id }) };
     });
 
-  return { items, artifacts, loading, error, refresh, create, rename, remove, loadArtifacts };
+  return { items, artifacts, loading, error, refresh, create, rename, configure, remove, loadArtifacts };
 });

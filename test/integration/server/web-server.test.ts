@@ -77,6 +77,17 @@ describe('web-mode server', () => {
     expect(missing.status).toBe(404);
     expect(missing.body.error?.code).toBe('NOT_FOUND');
 
+    // Recipe settings are validated and stored with their defaults; a bad one is named.
+    const configured = await api('experiments.configure', { id, config: { lambdas: [0, 0.25], trials: 5 } });
+    expect(configured.status).toBe(200);
+    expect(configured.body.value.config).toMatchObject({ lambdas: [0, 0.25], trials: 5, suites: ['object'], baseline: true });
+    const badConfig = await api('experiments.configure', { id, config: { trials: -1 } });
+    expect(badConfig.status).toBe(400);
+    expect(badConfig.body.error?.details?.field).toBe('trials');
+    const typo = await api('experiments.configure', { id, config: { lambda: [0.5] } });
+    expect(typo.status).toBe(400);
+    expect((await api('experiments.get', { id })).body.value.config.trials).toBe(5);
+
     expect((await api('experiments.delete', { id })).body.value).toEqual({ deleted: true });
     expect((await api('experiments.get', { id })).status).toBe(404);
   });

@@ -1,4 +1,3 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../errors.js';
@@ -9,6 +8,7 @@ import { classifyEpisode, granularity, TAXONOMY_SIZES } from '../../phases/index
 import { annotateDataset, planAnnotation, studentText } from '../../annotate/index.js';
 import type { Episode } from '../../data/episode.js';
 import type { JobContext } from '../context.js';
+import { hdf5Files, paramError } from './dataset-files.js';
 
 /**
  * The `annotate` job: phases then descriptions for a dataset of the experiment. Every frame gets its
@@ -31,24 +31,9 @@ const Params = z
   })
   .strict();
 
-function hdf5Files(root: string): string[] {
-  if (!existsSync(root)) throw new LabError('NOT_FOUND', `dataset ${root} does not exist`, { field: 'dataset', path: root });
-  if (statSync(root).isFile()) return [root];
-  const out: string[] = [];
-  for (const name of readdirSync(root).sort()) {
-    const p = path.join(root, name);
-    if (statSync(p).isDirectory()) out.push(...hdf5Files(p));
-    else if (/\.(hdf5|h5)$/.test(name)) out.push(p);
-  }
-  return out;
-}
-
 export async function annotateJob(ctx: JobContext): Promise<unknown> {
   const parsed = Params.safeParse(ctx.params);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new LabError('INVALID_INPUT', `annotate: parameter ${i.path.join('.')}: ${i.message}`, { field: i.path.join('.') });
-  }
+  if (!parsed.success) throw paramError('annotate', parsed.error.issues[0]);
   const p = parsed.data;
   if (!ctx.experimentDir) throw new LabError('INVALID_INPUT', 'annotate runs inside an experiment', {});
   const files = hdf5Files(path.resolve(ctx.experimentDir, p.dataset));

@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { Rng } from '../../util/rng.js';
 import { GraphBuilder, InferSession, TrainSession, buildTrainStep, nn, selectExecutionProvider } from '../../graph/index.js';
 import type { JobContext } from '../context.js';
+import { paramError } from './dataset-files.js';
 
 /**
  * The engine self-test, a real job end to end: it lists ONNX Runtime's execution providers, compiles a
@@ -57,10 +58,7 @@ function referenceLogits(x: Float32Array, n: number, w1: Float32Array, b1: Float
 
 export async function selftestJob(ctx: JobContext): Promise<unknown> {
   const parsed = Params.safeParse(ctx.params);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new LabError('INVALID_INPUT', `selftest: parameter ${i.path.join('.')}: ${i.message}`, { field: i.path.join('.') });
-  }
+  if (!parsed.success) throw paramError('selftest', parsed.error.issues[0]);
   const p = parsed.data;
   const rng = new Rng(p.seed);
 

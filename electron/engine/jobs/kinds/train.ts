@@ -1,0 +1,121 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { LabError } from '../../errors.js';
+import { readLiberoHdf5 } from '../../data/libero-hdf5.js';
+import { readSidecar } from '../../data/sidecar.js';
+import { trainStudent } from '../../train/trainer.js';
+import type { StudentEpisode } from '../../train/dataset.js';
+import { exportPolicy, readTrainedStudent } from '../../model/policy.js';
+import type { JobContext } from '../context.js';
+import { hdf5Files, paramError } from './dataset-files.js';
+
+/**
+ * The `train` job: one student on an experiment's dataset. Descriptions come from the annotate job's
+ * sidecars (`text` per frame); `descriptions: "none"` trains the no-VLM baseline on instructions alone.
+ * Checkpoints every epoch in students/<runId>/; a killed or failed run resumes from the last one. The
+ * result is exported as the deployable policy.onnx.
+ */
+const Params = z
+  .object({
+    dataset: z.string().min(1).default('data'),
+    runId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'runId uses letters, digits, . _ -').default('student'),
+    descriptions: z.enum(['sidecar', 'none']).default('sidecar'),
+    lambda: z.number().nonnegative().default(0.5),
+    config: z.string().default('tiny'),
+    configOverrides: z.record(z.string(), z.unknown()).default({}),
+    epochs: z.number().int().positive().default(30),
+    batchSize: z.number().int().positive().default(32),
+    lr: z.number().positive().default(3e-4),
+    warmupSteps: z.number().int().nonnegative().default(20),
+    valFraction: z.number().min(0).lt(1).default(0.1),
+    seed: z.number().int().default(0),
+    threads: z.number().int().positive().optional(),
+    exportPolicy: z.boolean().default(true),
+  })
+  .strict();
+
+export async function loadStudentEpisodes(root: string, withDescriptions: boolean): Promise<StudentEpisode[]> {
+  const out: StudentEpisode[] = [];
+  for (const file of hdf5Files(root)) {
+    const { demoKeys, episodes } = await readLiberoHdf5(file);
+    const side = withDescriptions ? readSidecar(file) : null;
+    demoKeys.forEach((demo, i) => {
+      const text = side?.demos[demo]?.frames.text;
+      if (withDescriptions && !text) {
+        throw new LabError('NOT_FOUND', `${file} ${demo} has no descriptions: run the annotate job first, or train with descriptions "none"`, { file, demo, field: 'descriptions' });
+      }
+      out.push({ episode: episodes[i], descriptions: text?.map((t) => (t === null ? null : String(t))) });
+    });
+  }
+  return out;
+}
+
+export async function trainJob(ctx: JobContext): Promise<unknown> {
+  const parsed = Params.safeParse(ctx.params);
+  if (!parsed.success) throw paramError('train', parsed.error.issues[0]);
+  const p = parsed.data;
+  if (!ctx.experimentDir) throw new LabError('INVALID_INPUT', 'train runs inside an experiment', {});
+  ctx.progress(0.01, 'read dataset');
+  const episodes = await loadStudentEpisodes(path.resolve(ctx.experimentDir, p.dataset), p.descriptions === 'sidecar');
+  const outDir = path.join(ctx.experimentDir, 'students', p.runId);
+  const resume = existsSync(path.join(outDir, 'latest.json'));
+  if (resume) ctx.log(`resuming ${p.runId} from its last checkpoint`);
+
+  const result = await trainStudent(
+    episodes,
+    {
+      outDir,
+      resume,
+      runId: p.runId,
+      config: p.config,
+      configOverrides: p.configOverrides,
+      epochs: p.epochs,
+      batchSize: p.batchSize,
+      lr: p.lr,
+      warmupSteps: p.warmupSteps,
+      lambda: p.lambda,
+      useDescriptions: p.descriptions === 'sidecar',
+      valFraction: p.valFraction,
+      seed: p.seed,
+      threads: p.threads,
+    },
+    {
+      signal: ctx.signal,
+      log: (m) => ctx.log(m),
+      onProgress: (pr) => {
+        ctx.progress(0.02 + 0.9 * (pr.totalSteps ? pr.step / pr.totalSteps : 0), `${pr.phase} epoch ${pr.epoch}/${pr.epochs}${pr.loss !== undefined ? ` loss ${pr.loss.toFixed(3)}` : ''}`);
+        if (pr.metrics) {
+          const v = pr.metrics.val;
+          ctx.log(`epoch ${pr.metrics.epoch}: train loss ${pr.metrics.train.loss.toFixed(4)}${v ? `, val full ${v.full.loss.toFixed(4)}, gripper sign acc ${(100 * v.full.gripperSignAccuracy).toFixed(1)}%` : ''}`);
+        }
+      },
+    },
+  );
+  const rel = (f: string) => path.relative(ctx.experimentDir!, f);
+  ctx.artifact('student-weights', rel(result.weightsFile), { runId: p.runId });
+  ctx.artifact('student-meta', rel(result.metaFile), { runId: p.runId });
+  if (existsSync(path.join(outDir, 'metrics.json'))) ctx.artifact('training-metrics', rel(path.join(outDir, 'metrics.json')), { runId: p.runId });
+  ctx.record('training', { runId: p.runId, lambda: p.lambda, descriptions: p.descriptions, history: result.history, params: result.params });
+
+  let policyFile: string | null = null;
+  if (p.exportPolicy) {
+    ctx.progress(0.95, 'export policy.onnx');
+    policyFile = path.join(outDir, 'policy.onnx');
+    await exportPolicy(readTrainedStudent(outDir), policyFile);
+    ctx.artifact('policy', rel(policyFile), { runId: p.runId, lambda: p.lambda, descriptions: p.descriptions });
+  }
+  ctx.progress(1, 'done');
+  const last = result.history.at(-1);
+  return {
+    runId: p.runId,
+    lambda: p.lambda,
+    descriptions: p.descriptions,
+    episodes: episodes.length,
+    epochs: result.history.length,
+    resumedFrom: result.resumedFrom,
+    params: result.params,
+    lastEpoch: last ?? null,
+    policy: policyFile ? rel(policyFile) : null,
+  };
+}
