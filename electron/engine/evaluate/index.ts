@@ -1,9 +1,17 @@
 /**
  * Closed-loop evaluation (docs/evaluate.md): the protocol and its resumable trial plan, the per-trial
  * record and its JSON-lines log, chunk execution, the parallel trial scheduler, statistics, the latency
- * harness and the paper's tables. The closed-loop runner (simulator + policy) builds on these.
+ * harness and the paper's tables; the closed-loop runner (runner.ts), frame storage, the policies under
+ * test, and the resumable per-policy evaluation the `evaluate` job runs.
  */
 export * from './chunk-executor.js';
+export * from './evaluation.js';
+export * from './frames.js';
+export * from './policies.js';
+export * from './report.js';
+export * from './runner.js';
+export * from './student-policy.js';
+export * from './trial-session.js';
 export * from './latency.js';
 export * from './protocol.js';
 export * from './scheduler.js';

@@ -50,7 +50,8 @@ export const TrialRecordSchema = z
     frames: z
       .object({
         path: z.string().min(1),
-        format: z.enum(['mp4', 'webm', 'frames-u8']),
+        /** frames-u8.gz: gzip of the raw H×W×3 frames, concatenated (frames.ts). */
+        format: z.enum(['mp4', 'webm', 'frames-u8', 'frames-u8.gz']),
         count: z.number().int().nonnegative(),
         height: z.number().int().positive(),
         width: z.number().int().positive(),

@@ -9,6 +9,7 @@ const handlers: Record<string, () => Promise<JobHandler>> = {
   selftest: async () => (await import('./kinds/selftest.js')).selftestJob,
   collect: async () => (await import('./kinds/collect.js')).collectJob,
   annotate: async () => (await import('./kinds/annotate.js')).annotateJob,
+  evaluate: async () => (await import('./kinds/evaluate.js')).evaluateJob,
   train: async () => (await import('./kinds/train.js')).trainJob,
   distill: async () => (await import('./recipes/distill.js')).distillJob,
 };

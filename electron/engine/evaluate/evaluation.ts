@@ -1,0 +1,119 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LabError } from '../errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import type { PolicyEntry } from './policies.js';
+import { planTrials, remainingTrials, uniqueTrials, type Protocol, type TrialSpec } from './protocol.js';
+import { defaultWorkers, runTrials, type TrialProgress } from './scheduler.js';
+import { trialKey, type TrialRecord } from './trial.js';
+import { appendTrial, readTrials } from './trial-log.js';
+import { forkTrialWorkers } from './trial-workers.js';
+import { TrialSession, type TrialSessionConfig } from './trial-session.js';
+
+/**
+ * Evaluate one policy under a protocol, resumably (docs/evaluate.md "Evaluate job"):
+ * `<evalDir>/trials.jsonl` is the append-only record of finished trials; a rerun plans the protocol,
+ * drops what the log already holds (remainingTrials: each trial counted once, a seed mismatch is a
+ * CONFLICT) and runs the rest over `workers` processes (one per core by default; 1 = in this process),
+ * appending each record as it finishes. A kill loses at most the trials in flight.
+ */
+export interface EvaluatePolicyOptions {
+  entry: PolicyEntry;
+  protocol: Protocol;
+  /** `<experiment>/eval/<policyId>`. */
+  evalDir: string;
+  /** Relative student paths resolve here. */
+  baseDir: string;
+  workers?: number;
+  imageSize?: number;
+  frames?: { keep: boolean; stride: number };
+  retryErrored?: boolean;
+  tokenizerDir?: string;
+  signal?: AbortSignal;
+  onTrial?: (p: TrialProgress<TrialRecord> & { skipped: number }) => void;
+  /** Force worker processes even with workers = 1 (tests). */
+  forceProcesses?: boolean;
+}
+
+export interface PolicyEvaluation {
+  policyId: string;
+  /** One record per planned trial that is stored, plan order. */
+  records: TrialRecord[];
+  ran: number;
+  skipped: number;
+  workers: number;
+}
+
+export const trialLogFile = (evalDir: string) => path.join(evalDir, 'trials.jsonl');
+
+const handlerFile = () => fileURLToPath(new URL(`./trial-handler${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+
+/** The log's records; a truncated last line (a killed append) is cut off so new appends start clean. */
+async function loadLog(file: string): Promise<TrialRecord[]> {
+  const { records, truncatedLine } = readTrials(file);
+  if (truncatedLine !== null) {
+    const text = readFileSync(file, 'utf8');
+    await writeFileAtomic(file, text.slice(0, text.lastIndexOf('\n') + 1));
+  }
+  return records;
+}
+
+/** The stored records of a plan, one per trial, plan order (missing trials left out). */
+export function planRecords(plan: readonly TrialSpec[], records: Iterable<TrialRecord>): TrialRecord[] {
+  const byKey = new Map(uniqueTrials(records).map((r) => [trialKey(r), r]));
+  return plan.map((s) => byKey.get(trialKey(s))).filter((r): r is TrialRecord => r !== undefined);
+}
+
+export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<PolicyEvaluation> {
+  const { entry, protocol, evalDir } = opts;
+  mkdirSync(evalDir, { recursive: true });
+  const log = trialLogFile(evalDir);
+  // The protocol and policy this folder was evaluated under, recorded (seeds included) and checked.
+  const metaFile = path.join(evalDir, 'evaluation.json');
+  const meta = { policy: entry, protocol };
+  if (existsSync(metaFile)) {
+    const prev = JSON.parse(readFileSync(metaFile, 'utf8')) as typeof meta;
+    if (prev.policy?.spec !== entry.spec || prev.policy?.textMode !== entry.textMode) {
+      throw new LabError('CONFLICT', `eval/${entry.id} holds trials of '${prev.policy?.spec}' (${prev.policy?.textMode}), not '${entry.spec}' (${entry.textMode}): use another policy id`, {
+        field: 'policies',
+        id: entry.id,
+      });
+    }
+  }
+  await writeJsonAtomic(metaFile, meta);
+
+  const plan = planTrials(protocol, entry.id);
+  const stored = await loadLog(log);
+  const todo = remainingTrials(plan, stored, { retryErrored: opts.retryErrored });
+  const skipped = plan.length - todo.length;
+  const workers = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), Math.max(1, todo.length)));
+  const config: TrialSessionConfig = {
+    policy: entry,
+    seed: protocol.seed,
+    baseDir: opts.baseDir,
+    evalDir,
+    imageSize: opts.imageSize ?? 128,
+    frames: opts.frames ?? { keep: true, stride: 1 },
+    tokenizerDir: opts.tokenizerDir,
+  };
+  if (todo.length > 0) {
+    const useProcesses = workers > 1 || opts.forceProcesses === true;
+    const pool = useProcesses ? forkTrialWorkers<TrialSpec, TrialRecord>(workers, { handler: handlerFile(), config }) : null;
+    const local = useProcesses ? null : await TrialSession.create(config);
+    try {
+      await runTrials(todo, pool ? pool.runOne : (spec) => local!.run(spec), {
+        workers,
+        signal: opts.signal,
+        onProgress: (p) => {
+          appendTrial(log, p.result);
+          opts.onTrial?.({ ...p, skipped });
+        },
+      });
+    } finally {
+      await pool?.close();
+      await local?.close();
+    }
+  }
+  return { policyId: entry.id, records: planRecords(plan, (await loadLog(log)).values()), ran: todo.length, skipped, workers };
+}

@@ -1,0 +1,253 @@
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ACTION_DIM, type Episode } from '../data/episode.js';
+import { LabError } from '../errors.js';
+import { classifyEpisode, PHASES, type Phase } from '../phases/index.js';
+import type { Env, StepResult } from '../teacher/env.js';
+import type { Observation, Policy } from '../teacher/policy.js';
+import { ChunkExecutor } from './chunk-executor.js';
+import { FRAME_FORMAT, writeFramePack } from './frames.js';
+import { WARMUP_ACTION, type TrialSpec } from './protocol.js';
+import { parseTrialRecord, type FailureReason, type TrialRecord } from './trial.js';
+
+/**
+ * One closed-loop trial (docs/evaluate.md "Runner"):
+ *   reset(task, init i, trial seed) → policy.reset → `warmupSteps` no-ops (gripper open, not recorded)
+ *   → policy through the ChunkExecutor until success, the step limit, instability or an error.
+ *
+ * Outcomes:
+ * - success: every goal predicate holds after a step;
+ * - `timeout`: `maxSteps` policy steps ran, or the environment ended the episode at its own step limit
+ *   (the built-in simulator counts the warm-up against its suite limit, so it stops 10 steps earlier
+ *   than OpenVLA's `max_steps + num_steps_wait`: recorded as timeout, noted in the docs);
+ * - `unstable`: the simulation diverged (the env's info.reason 'unstable');
+ * - `error`: the policy or the environment threw mid-episode with a runtime error (a teacher server
+ *   died, timed out or answered garbage: REMOTE_ERROR, NON_FINITE, INTERRUPTED, a network error). Such a
+ *   trial says nothing about the policy, so tables leave it out of the rates and report it apart.
+ *   Setup errors (INVALID_INPUT, SHAPE_MISMATCH, CORRUPT_FILE, UNSUPPORTED, NOT_FOUND, CONFLICT, INTERNAL:
+ *   a wrong policy file, a bug) are thrown instead: every trial would hit them, and a table of
+ *   "errored" trials would hide that the evaluation was misconfigured.
+ *
+ * Timing: `policyMs` holds one entry per policy query (act()), `simMs` the environment's time (reset,
+ * warm-up, steps), so policy latency is measured apart from the simulator.
+ *
+ * Phases: after the episode, the rule classifier (phases/classifyEpisode) labels the recorded
+ * proprioception + executed actions, proprioception only (`usePrivileged: false`), i.e. the same
+ * labels an online, deployable classifier could compute from what the robot senses. The series has one
+ * entry per executed step (the state before the action).
+ */
+export interface RunTrialOptions {
+  /** The task's instruction (PolicyContext); default looked up with env.listTasks. */
+  instruction?: string;
+  /** Keep agentview frames: written to `dir/file`, the record stores `file` (relative to dir). */
+  frames?: { dir: string; file: string; stride?: number } | null;
+  /** Label the phase series after the episode (default true). */
+  phases?: boolean;
+  /** Clock in ms; injectable for tests. */
+  now?: () => number;
+}
+
+/** Errors that mean "the setup is wrong" rather than "this episode broke": thrown, never recorded. */
+const SETUP_ERRORS = new Set(['INVALID_INPUT', 'SHAPE_MISMATCH', 'CORRUPT_FILE', 'UNSUPPORTED', 'NOT_FOUND', 'CONFLICT', 'INTERNAL', 'CANCELLED']);
+
+export function isSetupError(err: unknown): boolean {
+  return err instanceof LabError && SETUP_ERRORS.has(err.code);
+}
+
+const describeError = (err: unknown) => (err instanceof LabError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err));
+
+/** What the phase classifier needs of the episode so far: proprioception before each action, and the action. */
+export class ProprioTrace {
+  readonly ee_pos: number[] = [];
+  readonly ee_ori: number[] = [];
+  readonly gripper_states: number[] = [];
+  readonly actions: number[] = [];
+  get length() {
+    return this.actions.length / ACTION_DIM;
+  }
+  push(obs: Observation, action: ArrayLike<number>): void {
+    for (let d = 0; d < 3; d++) this.ee_pos.push(obs.ee_pos[d]);
+    for (let d = 0; d < 3; d++) this.ee_ori.push(obs.ee_ori[d]);
+    for (let d = 0; d < 2; d++) this.gripper_states.push(obs.gripper_states[d]);
+    for (let d = 0; d < ACTION_DIM; d++) this.actions.push(action[d]);
+  }
+  pop(): void {
+    this.ee_pos.length -= 3;
+    this.ee_ori.length -= 3;
+    this.gripper_states.length -= 2;
+    this.actions.length -= ACTION_DIM;
+  }
+  /** The trace as the minimal Episode classifyEpisode reads (no images, no privileged facts). */
+  episode(meta: { suite: string; taskIndex: number; initIndex: number; seed: number; success: boolean }, upTo = this.length): Episode {
+    const T = upTo;
+    return {
+      ...meta,
+      instruction: '',
+      teacher: 'evaluation',
+      length: T,
+      imageSize: { height: 0, width: 0 },
+      actions: Float32Array.from(this.actions.slice(0, T * ACTION_DIM)),
+      dones: new Uint8Array(T),
+      rewards: new Float32Array(T),
+      states: new Float64Array(0),
+      stateDim: 0,
+      robot_states: new Float64Array(0),
+      obs: {
+        agentview_rgb: new Uint8Array(0),
+        eye_in_hand_rgb: new Uint8Array(0),
+        ee_pos: Float64Array.from(this.ee_pos.slice(0, T * 3)),
+        ee_ori: Float64Array.from(this.ee_ori.slice(0, T * 3)),
+        ee_states: new Float64Array(0),
+        gripper_states: Float64Array.from(this.gripper_states.slice(0, T * 2)),
+        joint_states: new Float64Array(0),
+      },
+    };
+  }
+}
+
+/** Phase labels of a trace, proprioception only. */
+export function labelTrace(trace: ProprioTrace, meta: Parameters<ProprioTrace['episode']>[0]): Phase[] {
+  if (trace.length === 0) return [];
+  return classifyEpisode(trace.episode(meta), { usePrivileged: false }).phases;
+}
+
+/**
+ * A policy that wants the current phase label as test-time text (the student in `phase` mode): the
+ * runner calls `setPhase` before each query with the label the classifier gives the newest frame of the
+ * trace so far (causal: only past frames, the pending action's gripper taken from the last one sent).
+ */
+export interface PhaseAwarePolicy extends Policy {
+  readonly wantsPhase: true;
+  setPhase(phase: Phase): void;
+}
+const wantsPhase = (p: Policy): p is PhaseAwarePolicy => (p as Partial<PhaseAwarePolicy>).wantsPhase === true;
+
+export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: RunTrialOptions = {}): Promise<TrialRecord> {
+  const now = opts.now ?? (() => performance.now());
+  const startedAt = new Date().toISOString();
+  const gripper: number[] = [];
+  const policyMs: number[] = [];
+  const frames: Uint8Array[] = [];
+  const stride = opts.frames?.stride ?? 1;
+  const trace = new ProprioTrace();
+  let simMs = 0;
+  let steps = 0;
+  let success = false;
+  let failure: FailureReason | null = null;
+  let errorMessage: string | undefined;
+  let imageSize = { height: 0, width: 0 };
+
+  const timedEnv = async <T>(f: () => Promise<T>): Promise<T> => {
+    const t0 = now();
+    try {
+      return await f();
+    } finally {
+      simMs += now() - t0;
+    }
+  };
+  const keepFrame = (obs: Observation, index: number) => {
+    if (opts.frames && index % stride === 0 && obs.agentview_rgb.length > 0) frames.push(obs.agentview_rgb.slice());
+  };
+  /** Map an env step that ended the episode to the outcome; null while it goes on. */
+  const ended = (r: StepResult): boolean => {
+    if (r.success) {
+      success = true;
+      return true;
+    }
+    if (!r.done) return false;
+    const reason = r.info?.reason;
+    if (reason === 'unstable' || r.info?.unstable !== undefined) {
+      failure = 'unstable';
+      errorMessage = String(r.info?.unstable ?? 'simulation diverged');
+    } else failure = 'timeout';
+    return true;
+  };
+
+  try {
+    const instruction = opts.instruction ?? (await env.listTasks(spec.suite)).find((t) => t.index === spec.taskIndex)?.instruction;
+    if (instruction === undefined) throw new LabError('NOT_FOUND', `${env.name} has no task ${spec.taskIndex} in suite ${spec.suite}`, { suite: spec.suite, taskIndex: spec.taskIndex });
+    let obs = await timedEnv(() => env.reset({ suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed }));
+    await policy.reset({ suite: spec.suite, taskIndex: spec.taskIndex, instruction, initIndex: spec.initIndex, seed: spec.seed });
+    let over = false;
+    const warm = Float32Array.from(WARMUP_ACTION);
+    for (let i = 0; i < spec.warmupSteps && !over; i++) {
+      const r = await timedEnv(() => env.step(warm));
+      obs = r.obs;
+      over = ended(r);
+    }
+    imageSize = obs.imageSize;
+    keepFrame(obs, 0);
+    const exec = new ChunkExecutor(spec.execution);
+    const meta = { suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed, success: false };
+    while (!over && steps < spec.maxSteps) {
+      if (exec.needsQuery()) {
+        if (wantsPhase(policy)) {
+          // The newest frame's action is not known yet: carry the last gripper command (open at the start).
+          trace.push(obs, [0, 0, 0, 0, 0, 0, gripper.at(-1) ?? -1]);
+          const phase = labelTrace(trace, meta).at(-1)!;
+          trace.pop();
+          policy.setPhase(phase);
+        }
+        const t0 = now();
+        const chunk = await policy.act(obs);
+        policyMs.push(now() - t0);
+        exec.push(chunk);
+      }
+      const action = exec.next();
+      trace.push(obs, action);
+      gripper.push(action[ACTION_DIM - 1]);
+      const r = await timedEnv(() => env.step(action));
+      steps++;
+      obs = r.obs;
+      keepFrame(obs, steps);
+      over = ended(r);
+    }
+    if (!over) failure = 'timeout';
+  } catch (err) {
+    if (isSetupError(err)) throw err;
+    success = false;
+    failure = 'error';
+    errorMessage = describeError(err);
+  }
+
+  let phases: TrialRecord['phases'] = null;
+  if (opts.phases !== false && steps > 0) {
+    try {
+      const labels = labelTrace(trace, { suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed, success });
+      phases = { names: [...PHASES], series: labels.map((p) => PHASES.indexOf(p)) };
+    } catch (err) {
+      // A diverged simulation can leave non-finite proprioception: the trial still counts, unlabelled.
+      if (!(err instanceof LabError && err.code === 'NON_FINITE')) throw err;
+    }
+  }
+  let framesRef: TrialRecord['frames'] = null;
+  if (opts.frames && frames.length > 0) {
+    await writeFramePack(path.join(opts.frames.dir, opts.frames.file), frames);
+    framesRef = { path: opts.frames.file, format: FRAME_FORMAT, count: frames.length, height: imageSize.height, width: imageSize.width, stride };
+  }
+  return parseTrialRecord(
+    {
+      policyId: spec.policyId,
+      suite: spec.suite,
+      taskIndex: spec.taskIndex,
+      trialIndex: spec.trialIndex,
+      initIndex: spec.initIndex,
+      seed: spec.seed,
+      success,
+      steps,
+      failure: success ? null : failure,
+      ...(errorMessage !== undefined && !success ? { errorMessage } : {}),
+      execution: spec.execution,
+      gripper,
+      phases,
+      policyMs,
+      simMs,
+      frames: framesRef,
+      startedAt,
+    },
+    `trial ${spec.policyId} ${spec.suite}/${spec.taskIndex}/${spec.trialIndex}`,
+  );
+}
+
+/** The frame file of a trial, relative to its policy's eval folder. */
+export const trialFramesFile = (spec: Pick<TrialSpec, 'suite' | 'taskIndex' | 'trialIndex'>) => `frames/${spec.suite}-task${spec.taskIndex}-trial${spec.trialIndex}.${FRAME_FORMAT}`;

@@ -1,0 +1,109 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { ACTION_DIM } from '../data/episode.js';
+import { LabError } from '../errors.js';
+import { decodeModel } from '../graph/index.js';
+import { policyText, type PolicyMeta, type TextMode } from '../model/policy.js';
+import { framePixels } from '../model/preprocess.js';
+import { tokenizeRow, tokenizerFor, type TextTokenizer } from '../model/tokenizer.js';
+import type { Phase } from '../phases/index.js';
+import type { Observation, PolicyContext } from '../teacher/policy.js';
+import type { PhaseAwarePolicy } from './runner.js';
+
+/**
+ * The student's exported `policy.onnx` (model/policy.ts exportPolicy) as an evaluation policy: the
+ * deployable file alone, run by onnxruntime-node, exactly as a user outside the lab would run it.
+ * Metadata (config, action stats, text length, preprocessing) come from the model's own metadata_props
+ * (`vla_ad_policy`), else from `policy.json` beside it.
+ *
+ * Test-time text (`textMode`): `masked` = the instruction alone; `phase` = instruction + the phase label
+ * the runner's online, proprioception-only classifier gives the current frame (runner.ts setPhase). The
+ * label is the 9-phase name, which is also the 9-phase taxonomy's label (the default one).
+ *
+ * Bad files fail at load, naming what is wrong: another format, action stats that are not 7-wide (a
+ * policy trained for another action space), outputs other than K×7.
+ */
+export class StudentOnnxPolicy implements PhaseAwarePolicy {
+  readonly name: string;
+  readonly wantsPhase = true as const;
+  private instruction = '';
+  private phase: Phase = 'idle';
+
+  private constructor(
+    readonly file: string,
+    readonly meta: PolicyMeta,
+    readonly textMode: TextMode,
+    private readonly tok: TextTokenizer,
+    private readonly session: ort.InferenceSession,
+  ) {
+    this.name = `student:${meta.runId}:${textMode}`;
+  }
+
+  static readMeta(file: string): PolicyMeta {
+    if (!existsSync(file)) throw new LabError('NOT_FOUND', `student policy ${file} does not exist`, { field: 'spec', file });
+    let meta: unknown;
+    try {
+      const props = (decodeModel(readFileSync(file)).metadataProps ?? []) as { key: string; value: string }[];
+      const own = props.find((p) => p.key === 'vla_ad_policy');
+      const beside = file.replace(/\.onnx$/, '') + '.json';
+      meta = own ? JSON.parse(own.value) : existsSync(beside) ? JSON.parse(readFileSync(beside, 'utf8')) : null;
+    } catch (e) {
+      throw new LabError('CORRUPT_FILE', `student policy ${file}: cannot read its metadata: ${(e as Error).message}`, { file });
+    }
+    const m = meta as Partial<PolicyMeta> | null;
+    if (!m || m.format !== 'vla-ad-policy/1') throw new LabError('CORRUPT_FILE', `${file} is not a VLA-AD policy (no vla_ad_policy/1 metadata)`, { file, field: 'format' });
+    if (!m.stats || m.stats.q01?.length !== ACTION_DIM || m.stats.q99?.length !== ACTION_DIM) {
+      throw new LabError('SHAPE_MISMATCH', `${file}: action normalization has width ${m.stats?.q01?.length}, this protocol drives ${ACTION_DIM}-D actions`, { file, field: 'stats.q01' });
+    }
+    if (!m.config || !m.textLength || !m.preprocessing) throw new LabError('CORRUPT_FILE', `${file}: metadata lacks config/textLength/preprocessing`, { file });
+    return m as PolicyMeta;
+  }
+
+  static async create(file: string, opts: { textMode?: TextMode; tokenizerDir?: string; threads?: number } = {}): Promise<StudentOnnxPolicy> {
+    const meta = StudentOnnxPolicy.readMeta(file);
+    const tok = tokenizerFor(meta.config, opts.tokenizerDir);
+    const session = await ort.InferenceSession.create(file, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      interOpNumThreads: 1,
+      intraOpNumThreads: opts.threads ?? 1,
+    });
+    for (const name of ['pixels', 'tokens']) {
+      if (!session.inputNames.includes(name)) throw new LabError('CORRUPT_FILE', `${file}: no input '${name}' (inputs: ${session.inputNames.join(', ')})`, { file, field: 'inputs' });
+    }
+    if (!session.outputNames.includes('actions')) throw new LabError('CORRUPT_FILE', `${file}: no output 'actions'`, { file, field: 'outputs' });
+    return new StudentOnnxPolicy(file, meta, opts.textMode ?? 'masked', tok, session);
+  }
+
+  setPhase(phase: Phase): void {
+    this.phase = phase;
+  }
+
+  async reset(ctx: PolicyContext): Promise<void> {
+    this.instruction = ctx.instruction;
+    this.phase = 'idle';
+  }
+
+  /** The text the policy is conditioned on right now. */
+  get text(): string {
+    return policyText(this.textMode, this.instruction, this.phase);
+  }
+
+  async act(obs: Observation): Promise<Float32Array> {
+    const c = this.meta.config;
+    const S = c.image.size;
+    const pixels = framePixels({ data: obs.agentview_rgb, height: obs.imageSize.height, width: obs.imageSize.width, channels: 3 }, c, { rotate180: this.meta.preprocessing.rotate180 });
+    const out = await this.session.run({
+      pixels: new ort.Tensor('float32', pixels, [1, 3, S, S]),
+      tokens: new ort.Tensor('int64', tokenizeRow(this.tok, this.text, this.meta.textLength), [1, this.meta.textLength]),
+    });
+    const a = out.actions;
+    if (a.dims.at(-1) !== ACTION_DIM) throw new LabError('SHAPE_MISMATCH', `${this.file}: actions have shape [${a.dims.join(', ')}], expected [1, K, ${ACTION_DIM}]`, { file: this.file, field: 'actions' });
+    return Float32Array.from(a.data as Float32Array);
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

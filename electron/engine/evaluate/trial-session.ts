@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { invalidInput } from '../errors.js';
+import type { Env } from '../teacher/env.js';
+import type { Policy } from '../teacher/policy.js';
+import { SimTeacherEnv } from '../teacher/sim-env.js';
+import { createPolicy, PolicyEntrySchema } from './policies.js';
+import type { TrialSpec } from './protocol.js';
+import { runTrial, trialFramesFile } from './runner.js';
+import type { TrialRecord } from './trial.js';
+
+/**
+ * What one worker (a process, or the caller itself when serial) holds across trials: one simulator and
+ * one policy, built once from a plain-data config (it crosses the process boundary), reset per trial.
+ * Trial results depend only on the trial spec (task, initial state, seed), never on which trials the
+ * session ran before: that is what makes a parallel run equal to a serial one (tested).
+ */
+export const TrialSessionConfigSchema = z.object({
+  policy: PolicyEntrySchema,
+  /** Protocol seed: the noisy teacher's noise seed. */
+  seed: z.number().int(),
+  /** Folder relative student paths are resolved against (the experiment folder). */
+  baseDir: z.string(),
+  /** The policy's eval folder: frame packs go to `<evalDir>/frames/`. */
+  evalDir: z.string(),
+  imageSize: z.number().int().positive().default(128),
+  frames: z.object({ keep: z.boolean(), stride: z.number().int().positive() }).default({ keep: true, stride: 1 }),
+  tokenizerDir: z.string().optional(),
+  timeoutMs: z.number().int().positive().optional(),
+});
+export type TrialSessionConfig = z.input<typeof TrialSessionConfigSchema>;
+
+export class TrialSession {
+  private readonly instructions = new Map<string, string>();
+  private constructor(
+    readonly config: z.output<typeof TrialSessionConfigSchema>,
+    readonly env: Env,
+    readonly policy: Policy,
+  ) {}
+
+  static async create(input: TrialSessionConfig, deps: { env?: Env; policy?: Policy } = {}): Promise<TrialSession> {
+    const r = TrialSessionConfigSchema.safeParse(input);
+    if (!r.success) throw invalidInput(`trial session config: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, { field: r.error.issues[0].path.join('.') });
+    const c = r.data;
+    const policy =
+      deps.policy ?? (await createPolicy(c.policy.spec, { seed: c.seed, textMode: c.policy.textMode, baseDir: c.baseDir, tokenizerDir: c.tokenizerDir, timeoutMs: c.timeoutMs }));
+    const env = deps.env ?? (await SimTeacherEnv.create({ imageSize: c.imageSize, renderImages: true }));
+    return new TrialSession(c, env, policy);
+  }
+
+  private async instruction(suite: string, taskIndex: number): Promise<string | undefined> {
+    const key = `${suite}/${taskIndex}`;
+    if (!this.instructions.has(key)) for (const t of await this.env.listTasks(suite)) this.instructions.set(`${suite}/${t.index}`, t.instruction);
+    return this.instructions.get(key);
+  }
+
+  async run(spec: TrialSpec): Promise<TrialRecord> {
+    const { frames, evalDir } = this.config;
+    return runTrial(this.env, this.policy, spec, {
+      instruction: await this.instruction(spec.suite, spec.taskIndex),
+      frames: frames.keep ? { dir: evalDir, file: trialFramesFile(spec), stride: frames.stride } : null,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.policy.close?.();
+    await this.env.close();
+  }
+}

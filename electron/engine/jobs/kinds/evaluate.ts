@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { LabError } from '../../errors.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { evaluatePolicy, type PolicyEvaluation } from '../../evaluate/evaluation.js';
+import { PolicyEntrySchema, parsePolicySpec } from '../../evaluate/policies.js';
+import { StudentOnnxPolicy } from '../../evaluate/student-policy.js';
+import { parseProtocol } from '../../evaluate/protocol.js';
+import { evaluationTables } from '../../evaluate/report.js';
+import { defaultWorkers } from '../../evaluate/scheduler.js';
+import { toCsv, toLatex, toMarkdown } from '../../evaluate/tables.js';
+import { ChunkExecutionSchema } from '../../evaluate/trial.js';
+import type { JobContext } from '../context.js';
+
+/**
+ * The `evaluate` job: closed-loop evaluation of one or more policies under one protocol (docs/evaluate.md
+ * "Evaluate job"). Per policy, trials go to `<experiment>/eval/<policyId>/trials.jsonl` (frames under
+ * `frames/`); a killed job resumes at the next unfinished trial (the log is the checkpoint, nothing is
+ * counted twice). At the end it records the success matrix, suite, flip-audit and latency tables and
+ * writes each as Markdown, CSV and LaTeX under `eval/tables/`.
+ */
+const Params = z
+  .object({
+    policies: z.array(PolicyEntrySchema).min(1),
+    suites: z.array(z.string().min(1)).min(1).default(['spatial', 'object', 'goal']),
+    tasks: z.array(z.number().int().nonnegative()).min(1).default([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    trials: z.number().int().positive().default(20),
+    execution: ChunkExecutionSchema.default({ mode: 'whole' }),
+    warmupSteps: z.number().int().nonnegative().default(10),
+    maxSteps: z.record(z.string(), z.number().int().positive()).default({}),
+    workers: z.number().int().min(1).max(64).optional(),
+    seed: z.number().int().default(0),
+    /** The reference policy id (teacher) of the tables; default the first teacher-like spec, else the first. */
+    reference: z.string().optional(),
+    imageSize: z.number().int().min(16).max(512).default(128),
+    keepFrames: z.boolean().default(true),
+    frameStride: z.number().int().positive().default(1),
+    retryErrored: z.boolean().default(false),
+  })
+  .strict();
+
+export async function evaluateJob(ctx: JobContext): Promise<unknown> {
+  const parsed = Params.safeParse(ctx.params);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new LabError('INVALID_INPUT', `evaluate: parameter ${i.path.join('.')}: ${i.message}`, { field: i.path.join('.') });
+  }
+  const p = parsed.data;
+  if (!ctx.experimentDir) throw new LabError('INVALID_INPUT', 'evaluate runs inside an experiment', {});
+  const ids = p.policies.map((e) => e.id);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) throw new LabError('INVALID_INPUT', `evaluate: policy id '${dup}' is used twice`, { field: 'policies', id: dup });
+  // Every spec is checked before the first trial: a typo in the last policy must not wait an hour.
+  for (const e of p.policies) {
+    const spec = parsePolicySpec(e.spec);
+    if (spec.kind === 'student') StudentOnnxPolicy.readMeta(path.resolve(ctx.experimentDir, spec.file));
+  }
+  const reference = p.reference ?? p.policies.find((e) => /^(teacher:|rest:|ws:)/.test(e.spec))?.id ?? ids[0];
+  if (!ids.includes(reference)) throw new LabError('INVALID_INPUT', `evaluate: reference '${reference}' is not one of the policies`, { field: 'reference' });
+  const protocol = parseProtocol({ suites: p.suites, tasks: p.tasks, trialsPerTask: p.trials, warmupSteps: p.warmupSteps, maxSteps: p.maxSteps, execution: p.execution, seed: p.seed });
+  const workers = p.workers ?? defaultWorkers();
+  const expDir = ctx.experimentDir;
+  const perPolicy = p.trials * p.suites.length * p.tasks.length;
+  const total = perPolicy * p.policies.length;
+  ctx.log(`evaluate ${ids.join(', ')}: ${p.suites.join('/')} × tasks ${p.tasks.join(',')} × ${p.trials} trials, ${p.execution.mode} chunks, seed ${p.seed}, ${workers} worker(s)`);
+
+  const results: PolicyEvaluation[] = [];
+  for (const [k, entry] of p.policies.entries()) {
+    ctx.throwIfCancelled();
+    const evalDir = path.join(expDir, 'eval', entry.id);
+    ctx.progress((k * perPolicy) / total, `${entry.id}: starting`);
+    const r = await evaluatePolicy({
+      entry,
+      protocol,
+      evalDir,
+      baseDir: expDir,
+      workers,
+      imageSize: p.imageSize,
+      frames: { keep: p.keepFrames, stride: p.frameStride },
+      retryErrored: p.retryErrored,
+      signal: ctx.signal,
+      onTrial: (t) => {
+        const done = k * perPolicy + t.skipped + t.done;
+        const r = t.result;
+        ctx.progress(Math.min(0.97, done / total), `${entry.id}: trial ${t.skipped + t.done}/${perPolicy}`);
+        if (r.failure === 'error') ctx.log(`${entry.id} ${r.suite}/${r.taskIndex}/${r.trialIndex}: errored (${r.errorMessage ?? 'no message'})`, 'warn');
+      },
+    });
+    if (r.skipped > 0) ctx.log(`${entry.id}: resumed, ${r.skipped} trial(s) already in eval/${entry.id}/trials.jsonl`);
+    const ok = r.records.filter((x) => x.success).length;
+    const errored = r.records.filter((x) => x.failure === 'error').length;
+    ctx.log(`${entry.id}: ${ok}/${r.records.length - errored} successes${errored ? `, ${errored} errored (left out of the rates)` : ''}`);
+    ctx.artifact('trials', path.relative(expDir, path.join(evalDir, 'trials.jsonl')), { policy: entry.id, spec: entry.spec, trials: r.records.length });
+    results.push(r);
+  }
+
+  ctx.progress(0.98, 'tables');
+  const records = results.flatMap((r) => r.records);
+  const tables = evaluationTables(records, { policies: ids, reference, suites: p.suites, tasks: p.tasks, seed: p.seed, warmupSteps: p.warmupSteps });
+  for (const t of tables) {
+    ctx.record('table', t);
+    for (const [ext, render] of [
+      ['md', toMarkdown],
+      ['csv', toCsv],
+      ['tex', toLatex],
+    ] as const) {
+      const rel = path.join('eval', 'tables', `${t.id}.${ext}`);
+      await writeFileAtomic(path.join(expDir, rel), render(t));
+      ctx.artifact(`table-${ext}`, rel, { table: t.id });
+    }
+  }
+  ctx.progress(1, 'done');
+  return {
+    reference,
+    seed: p.seed,
+    execution: p.execution,
+    workers,
+    policies: results.map((r) => {
+      const counted = r.records.filter((x) => x.failure !== 'error');
+      return {
+        id: r.policyId,
+        trials: r.records.length,
+        ran: r.ran,
+        resumedFrom: r.skipped,
+        successes: counted.filter((x) => x.success).length,
+        errored: r.records.length - counted.length,
+        successRate: counted.length ? counted.filter((x) => x.success).length / counted.length : null,
+      };
+    }),
+    tables: tables.map((t) => t.id),
+  };
+}

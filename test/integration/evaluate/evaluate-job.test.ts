@@ -1,0 +1,93 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ResultTableSchema } from '../../../electron/api/schemas.js';
+import { parseTrialRecord, trialKey } from '../../../electron/engine/evaluate/trial.js';
+import { testLab } from '../../helpers/lab.js';
+
+let env: ReturnType<typeof testLab>;
+beforeAll(() => {
+  env = testLab();
+});
+afterAll(() => env.cleanup());
+
+const waitUntil = async (cond: () => boolean, timeoutMs = 90_000) => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '') : []);
+
+describe('evaluate job over the job supervisor', () => {
+  it('killed midway, resumes at the next unfinished trial without double counting; records and exports the tables', async () => {
+    const { lab } = env;
+    const exp = lab.store.createExperiment({ name: 'eval', recipe: 'distill', config: {} });
+    const params = {
+      policies: [
+        { id: 'teacher', spec: 'teacher:scripted' },
+        { id: 'random', spec: 'random' },
+      ],
+      suites: ['object'],
+      tasks: [0, 1],
+      trials: 3,
+      maxSteps: { object: 60 },
+      workers: 1,
+      seed: 2,
+      frameStride: 2,
+    };
+    const job = lab.supervisor.start('evaluate', exp.id, params);
+    const teacherLog = path.join(lab.store.experimentDir(exp.id), 'eval', 'teacher', 'trials.jsonl');
+    await waitUntil(() => lines(teacherLog).length >= 2);
+    const pid = (lab.store.db.prepare('SELECT pid FROM jobs WHERE id = ?').get(job.id) as { pid: number }).pid;
+    process.kill(pid, 'SIGKILL');
+    const dead = await lab.supervisor.waitFor(job.id);
+    expect(dead.status).toBe('interrupted');
+    const before = lines(teacherLog).length;
+    expect(before).toBeGreaterThanOrEqual(2);
+    expect(before).toBeLessThan(6);
+
+    const resumed = await lab.supervisor.waitFor(lab.supervisor.resume(job.id).id);
+    expect(resumed.status).toBe('succeeded');
+    const result = resumed.result as { reference: string; policies: { id: string; trials: number; ran: number; resumedFrom: number; successes: number; errored: number }[] };
+    expect(result.reference).toBe('teacher');
+    const [teacher, random] = result.policies;
+    // The teacher's stored trials were kept; only the rest ran.
+    expect(teacher.resumedFrom).toBeGreaterThanOrEqual(before - 1); // a truncated last line (killed append) is re-run
+    expect(teacher.resumedFrom + teacher.ran).toBe(6);
+    expect(teacher.trials).toBe(6);
+    expect(random.trials).toBe(6);
+    expect(teacher.errored + random.errored).toBe(0);
+    // each trial exactly once in the log
+    for (const id of ['teacher', 'random']) {
+      const recs = lines(path.join(lab.store.experimentDir(exp.id), 'eval', id, 'trials.jsonl')).map((l) => parseTrialRecord(JSON.parse(l)));
+      expect(recs).toHaveLength(6);
+      expect(new Set(recs.map(trialKey)).size).toBe(6);
+      expect(recs.every((r) => r.seed !== undefined && r.frames?.stride === 2)).toBe(true);
+    }
+    // the scripted teacher beats the random baseline on these easy tasks
+    expect(teacher.successes).toBeGreaterThan(random.successes);
+
+    const tables = lab.store.listResults(exp.id, 'table').map((r) => ResultTableSchema.parse(r.value));
+    expect(tables.map((t) => t.id)).toEqual(['matrix', 'suites', 'flips', 'latency']);
+    const matrix = tables[0];
+    expect(matrix.columns).toEqual(['Suite', 'Task', 'teacher', 'random']);
+    expect(matrix.rows).toHaveLength(2);
+    const teacherCells = matrix.rows.map((r) => r[2]);
+    expect(teacherCells.reduce((s, c) => s + (c.value ?? 0) * (c.n ?? 0), 0)).toBeCloseTo(teacher.successes);
+    expect(tables[3].rows.map((r) => r[0].text)).toEqual(['teacher', 'random']);
+    const artifacts = lab.store.listArtifacts(exp.id).map((a) => a.path);
+    for (const f of ['eval/tables/matrix.md', 'eval/tables/suites.csv', 'eval/tables/flips.tex', 'eval/tables/latency.md', 'eval/teacher/trials.jsonl']) expect(artifacts).toContain(f);
+    expect(readFileSync(path.join(lab.store.experimentDir(exp.id), 'eval/tables/matrix.md'), 'utf8')).toContain('| teacher |');
+  }, 180_000);
+
+  it('refuses bad parameters with a typed error naming them', async () => {
+    const { lab } = env;
+    const exp = lab.store.createExperiment({ name: 'eval-bad', recipe: 'distill', config: {} });
+    const bad = await lab.supervisor.waitFor(lab.supervisor.start('evaluate', exp.id, { policies: [{ id: 'x', spec: 'teleport' }], suites: ['object'] }).id);
+    expect(bad.status).toBe('failed');
+    expect(bad.error?.code).toBe('INVALID_INPUT');
+    expect(bad.error?.message).toContain('teleport');
+  }, 60_000);
+});

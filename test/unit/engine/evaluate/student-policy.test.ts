@@ -1,0 +1,98 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPolicy } from '../../../../electron/engine/evaluate/policies.js';
+import { StudentOnnxPolicy } from '../../../../electron/engine/evaluate/student-policy.js';
+import { StudentPolicy, exportPolicy, policyText, readTrainedStudent, type ExportInput } from '../../../../electron/engine/model/policy.js';
+import { framePixels } from '../../../../electron/engine/model/preprocess.js';
+import type { Observation } from '../../../../electron/engine/teacher/policy.js';
+import { parseProtocol, planTrials } from '../../../../electron/engine/evaluate/protocol.js';
+import { runTrial } from '../../../../electron/engine/evaluate/runner.js';
+import { SimTeacherEnv } from '../../../../electron/engine/teacher/sim-env.js';
+import { trainStudent } from '../../../../electron/engine/train/trainer.js';
+import { tempDir } from '../../../helpers/tmp.js';
+import { MICRO, microDataset } from '../train/helpers.js';
+
+const tmp = tempDir('student-eval-');
+let student: ExportInput;
+let file: string;
+beforeAll(async () => {
+  await trainStudent(microDataset(2, 12), { ...MICRO, epochs: 1, batchSize: 8, lr: 1e-2, warmupSteps: 1, valFraction: 0.5, threads: 1, seed: 1, runId: 'eval-student', outDir: tmp.dir });
+  student = readTrainedStudent(tmp.dir);
+  file = path.join(tmp.dir, 'policy.onnx');
+  await exportPolicy(student, file);
+}, 120_000);
+afterAll(() => tmp.cleanup());
+
+const obs = (seed: number): Observation => {
+  const img = Uint8Array.from({ length: 48 * 48 * 3 }, (_, i) => (i * 31 + seed * 17) % 251);
+  return {
+    imageSize: { height: 48, width: 48 },
+    agentview_rgb: img,
+    eye_in_hand_rgb: img,
+    ee_pos: new Float64Array(3),
+    ee_ori: new Float64Array(3),
+    gripper_states: new Float64Array(2),
+    joint_states: new Float64Array(7),
+    robot_states: new Float64Array(9),
+    state: new Float64Array(1),
+  };
+};
+
+describe("the student's exported policy.onnx as an evaluation policy", () => {
+  it('acts like the engine policy runner in both text modes (masked: instruction; phase: instruction | phase)', async () => {
+    const engine = await StudentPolicy.create(student, { threads: 1 });
+    const ctx = { suite: 'object', taskIndex: 0, instruction: 'put the bowl on the plate', initIndex: 0, seed: 1 };
+    for (const mode of ['masked', 'phase'] as const) {
+      const p = (await createPolicy(`student:${path.relative(tmp.dir, file)}`, { seed: 0, textMode: mode, baseDir: tmp.dir })) as StudentOnnxPolicy;
+      expect(p.wantsPhase).toBe(true);
+      await p.reset(ctx);
+      p.setPhase('grasping');
+      expect(p.text).toBe(mode === 'masked' ? ctx.instruction : `${ctx.instruction} | grasping`);
+      for (const s of [0, 1]) {
+        const got = await p.act(obs(s));
+        expect(got).toHaveLength(4 * 7);
+        const o = obs(s);
+        const want = await engine.actPixels(framePixels({ data: o.agentview_rgb, height: 48, width: 48, channels: 3 }, student.config, { rotate180: student.rotate180 }), policyText(mode, ctx.instruction, 'grasping'));
+        expect([...got]).toEqual([...want.actions]);
+      }
+      await p.close();
+    }
+    await engine.dispose();
+  }, 60_000);
+
+  it('drives the simulator in a closed-loop trial (phase mode: a label before every query)', async () => {
+    const env = await SimTeacherEnv.create({ imageSize: 64 });
+    const p = await StudentOnnxPolicy.create(file, { textMode: 'phase' });
+    const labels: string[] = [];
+    const setPhase = p.setPhase.bind(p);
+    p.setPhase = (ph) => {
+      labels.push(ph);
+      setPhase(ph);
+    };
+    try {
+      const spec = { ...planTrials(parseProtocol({ suites: ['object'], tasks: [0], trialsPerTask: 1, maxSteps: { object: 12 } }), 'micro')[0], execution: { mode: 'replan' as const, n: 2 } };
+      const r = await runTrial(env, p, spec);
+      expect(r).toMatchObject({ steps: 12, failure: 'timeout', policyId: 'micro' });
+      expect(r.policyMs).toHaveLength(6);
+      expect(labels).toHaveLength(6);
+      expect(r.gripper.every((g) => g === 1 || g === -1)).toBe(true); // the graph binarizes the gripper
+    } finally {
+      await p.close();
+      await env.close();
+    }
+  }, 60_000);
+
+  it('refuses a file of another action width, or not a policy at all, at load', async () => {
+    const meta = JSON.parse(readFileSync(path.join(tmp.dir, 'policy.json'), 'utf8'));
+    // a model without embedded metadata whose policy.json says the actions are 6-wide (another action space)
+    const wide = path.join(tmp.dir, 'wide.onnx');
+    writeFileSync(wide, new Uint8Array(0));
+    writeFileSync(path.join(tmp.dir, 'wide.json'), JSON.stringify({ ...meta, stats: { ...meta.stats, q01: meta.stats.q01.slice(0, 6), q99: meta.stats.q99.slice(0, 6) } }));
+    expect(() => StudentOnnxPolicy.readMeta(wide)).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
+    const junk = path.join(tmp.dir, 'junk.onnx');
+    writeFileSync(junk, 'not a model');
+    expect(() => StudentOnnxPolicy.readMeta(junk)).toThrow(expect.objectContaining({ code: 'CORRUPT_FILE' }));
+    expect(() => StudentOnnxPolicy.readMeta(path.join(tmp.dir, 'missing.onnx'))).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+});
