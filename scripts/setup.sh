@@ -6,7 +6,7 @@
 #     python3-onnx (onnx.checker on emitted graphs), make + g++ (native addons);
 #  2. npm dependencies: downloads this machine cannot reach are skipped, never fatal (Electron's binary,
 #     ONNX Runtime's CUDA provider, ffmpeg-static's binary);
-#  3. the native addons (node-gyp against Node's headers).
+#     (npm ci's postinstall also builds the native addons: node-gyp against Node's headers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,7 @@ if [ "${VLA_AD_SKIP_APT:-0}" != "1" ] && command -v apt-get >/dev/null; then
 fi
 
 npm ci
-if [ -f native/binding.gyp ]; then
+# The rasterizer must exist for the simulator: fail setup here, loudly, if the postinstall could not build it.
+if [ -f native/binding.gyp ] && [ ! -f native/build/Release/rasterizer.node ]; then
   npx node-gyp rebuild -C native
 fi
