@@ -11,20 +11,8 @@ import { ChunkExecutionSchema, trialKey, type ChunkExecution, type TrialRecord }
  * the policy, so two policies' trial i face the same world.
  */
 
-/** Step limits per suite (LIBERO names and the built-in suites' short names). */
-export const SUITE_MAX_STEPS: Readonly<Record<string, number>> = {
-  spatial: 220,
-  libero_spatial: 220,
-  object: 280,
-  libero_object: 280,
-  goal: 300,
-  libero_goal: 300,
-  libero_10: 520,
-};
-
-export const WARMUP_STEPS = 10;
-/** The warm-up action: no motion, gripper open (LIBERO's get_libero_dummy_action). */
-export const WARMUP_ACTION: readonly number[] = [0, 0, 0, 0, 0, 0, -1];
+export { SUITE_MAX_STEPS, WARMUP_STEPS, WARMUP_ACTION } from '../data/libero-protocol.js';
+import { SUITE_MAX_STEPS, WARMUP_STEPS } from '../data/libero-protocol.js';
 
 export const ProtocolSchema = z.object({
   suites: z.array(z.string().min(1)).min(1),

@@ -1,12 +1,20 @@
 import type { Predicate } from './predicates.js';
+import { SUITE_MAX_STEPS, WARMUP_STEPS } from '../data/libero-protocol.js';
 import type { Placer, Rect } from './placement.js';
 import type { SceneObject } from './scene.js';
 
 export const SUITES = ['object', 'spatial', 'goal'] as const;
 export type SuiteName = (typeof SUITES)[number];
 
-/** LIBERO's evaluation horizons (DESIGN.md). */
-export const MAX_STEPS: Record<SuiteName, number> = { spatial: 220, object: 280, goal: 300 };
+/**
+ * The episode horizon of each built-in suite: LIBERO's evaluation limit (counted after the warm-up, as in
+ * OpenVLA's run_libero_eval.py) plus the warm-up steps, which also go through step().
+ */
+export const MAX_STEPS: Record<SuiteName, number> = {
+  spatial: SUITE_MAX_STEPS.spatial + WARMUP_STEPS,
+  object: SUITE_MAX_STEPS.object + WARMUP_STEPS,
+  goal: SUITE_MAX_STEPS.goal + WARMUP_STEPS,
+};
 
 export interface TaskDef {
   suite: SuiteName;

@@ -35,18 +35,7 @@ export interface Env {
   close(): Promise<void>;
 }
 
-/** OpenVLA's per-suite step limits (experiments/robot/libero/run_libero_eval.py; DESIGN.md). */
-export const MAX_STEPS: Record<string, number> = {
-  spatial: 220,
-  libero_spatial: 220,
-  object: 280,
-  libero_object: 280,
-  goal: 300,
-  libero_goal: 300,
-  libero_10: 520,
-  libero_90: 400,
-};
-
-/** 10 warm-up no-op steps (the gripper open) while objects settle, not recorded. */
-export const WARMUP_STEPS = 10;
-export const NOOP_ACTION = Float32Array.of(0, 0, 0, 0, 0, 0, -1);
+/** OpenVLA's per-suite step limits (counted after the warm-up) and warm-up length: data/libero-protocol.ts. */
+export { SUITE_MAX_STEPS as MAX_STEPS, WARMUP_STEPS } from '../data/libero-protocol.js';
+import { WARMUP_ACTION } from '../data/libero-protocol.js';
+export const NOOP_ACTION = Float32Array.from(WARMUP_ACTION);
