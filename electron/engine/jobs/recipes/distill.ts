@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LabError } from '../../errors.js';
 import { loadJobHandler } from '../registry.js';
+import { ChunkExecutionSchema } from '../../evaluate/trial.js';
 import type { JobContext } from '../context.js';
 import { runPipeline, stageJobContext, type Stage, type StageContext } from './pipeline.js';
 
@@ -17,9 +18,8 @@ export const DistillConfig = z
     /** Task indices (0–9) of each suite. */
     tasks: z.array(z.number().int().min(0).max(9)).min(1).default([0, 1]),
     episodesPerTask: z.number().int().min(2).default(12),
-    teacher: z.string().default('scripted-noisy'),
-    /** Self-revoking gripper flips of the noisy scripted teacher (fraction of frames). */
-    teacherFlipRate: z.number().min(0).max(0.5).default(0.03),
+    /** The built-in teacher: the scripted expert, with OpenVLA-like noise (teacher/noise.ts defaults) or without. */
+    teacher: z.enum(['scripted-noisy', 'scripted']).default('scripted-noisy'),
     imageSize: z.number().int().min(16).max(512).default(128),
     taxonomy: z.number().int().default(9),
     annotator: z.enum(['auto', 'vlm', 'offline']).default('auto'),
@@ -33,7 +33,8 @@ export const DistillConfig = z
     batchSize: z.number().int().positive().default(32),
     lr: z.number().positive().default(3e-4),
     trials: z.number().int().positive().default(20),
-    chunkMode: z.enum(['whole', 'first-n', 'ensemble']).default('whole'),
+    /** How a predicted chunk is executed (evaluate/chunk-executor.ts). */
+    execution: ChunkExecutionSchema.default({ mode: 'whole' }),
     seed: z.number().int().default(0),
     threads: z.number().int().positive().optional(),
   })
@@ -60,7 +61,7 @@ export const distillStages: Stage<DistillConfig>[] = [
   {
     name: 'collect',
     weight: 3,
-    settings: (c) => ({ suites: c.suites, tasks: c.tasks, n: c.episodesPerTask, teacher: c.teacher, flip: c.teacherFlipRate, size: c.imageSize, seed: c.seed }),
+    settings: (c) => ({ suites: c.suites, tasks: c.tasks, n: c.episodesPerTask, teacher: c.teacher, size: c.imageSize, seed: c.seed }),
     async run(stage) {
       const c = stage.config;
       const out: unknown[] = [];
@@ -70,8 +71,7 @@ export const distillStages: Stage<DistillConfig>[] = [
             suite,
             tasks: c.tasks,
             episodesPerTask: c.episodesPerTask,
-            teacher: c.teacher,
-            flipRate: c.teacherFlipRate,
+            teacher: { kind: c.teacher },
             imageSize: c.imageSize,
             seed: c.seed,
           }),
@@ -116,14 +116,23 @@ export const distillStages: Stage<DistillConfig>[] = [
   {
     name: 'evaluate',
     weight: 4,
-    settings: (c) => ({ suites: c.suites, tasks: c.tasks, trials: c.trials, chunk: c.chunkMode, seed: c.seed }),
+    settings: (c) => ({ suites: c.suites, tasks: c.tasks, trials: c.trials, execution: c.execution, seed: c.seed }),
     run: (stage) => {
       const c = stage.config;
       const policies = [
-        { id: 'teacher', spec: `teacher:${c.teacher}`, flipRate: c.teacherFlipRate },
+        { id: 'teacher', spec: `teacher:${c.teacher}` },
         ...studentRuns(c).map((r) => ({ id: r.runId, spec: `student:students/${r.runId}/policy.onnx`, textMode: 'masked' })),
       ];
-      return runKind(stage as StageContext<unknown>, 'evaluate', { policies, suites: c.suites, tasks: c.tasks, trials: c.trials, chunkMode: c.chunkMode, seed: c.seed, imageSize: c.imageSize });
+      return runKind(stage as StageContext<unknown>, 'evaluate', {
+        policies,
+        reference: 'teacher',
+        suites: c.suites,
+        tasks: c.tasks,
+        trials: c.trials,
+        execution: c.execution,
+        seed: c.seed,
+        imageSize: c.imageSize,
+      });
     },
   },
 ];
