@@ -1,0 +1,249 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BIN_CENTERS } from '../data/discretize.js';
+import { type ActionStats, GRIPPER } from '../data/normalize.js';
+import type { Image } from '../data/image.js';
+import { LabError } from '../errors.js';
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder, type Tensor, emitOnnx } from '../graph/index.js';
+import { ModelProto } from '../graph/onnx-proto.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { type StudentConfig, parseStudentConfig } from './config.js';
+import { StudentParams, type Weights, textTower, triStreamHead, visionTower } from './network.js';
+import { framePixels } from './preprocess.js';
+import { type TextTokenizer, describe, studentText, tokenizeRow, tokenizerFor } from './tokenizer.js';
+import { readWeights } from './weights.js';
+import { mergeLora, quantizeInt8 } from './quantize.js';
+
+/**
+ * The deployable policy: image + tokenized text → K×7 continuous actions, un-normalized. Decoding is in
+ * the graph: argmax over the 256 bins (as a one-hot of the maximum, so only standard ops), bin centers
+ * (OpenVLA's, bin 255 decoded like 254), q01/q99 un-normalization, gripper binarized to ±1.
+ */
+export interface PolicyMeta {
+  format: 'vla-ad-policy/1';
+  runId: string;
+  config: StudentConfig;
+  stats: ActionStats;
+  bins: number;
+  chunk: number;
+  textLength: number;
+  preprocessing: { rotate180: boolean; size: number; resize: 'lanczos3'; pixels: 'RGB float 0..255, NCHW; CLIP mean/std applied inside the graph' };
+  text: { tokenizer: StudentConfig['text']['tokenizer']; separator: string; modes: ['masked', 'phase'] };
+  inputs: string[];
+  outputs: string[];
+  precision: string;
+}
+
+export type TextMode = 'masked' | 'phase';
+
+/**
+ * Test-time text: `masked` = the instruction alone (the description channel masked exactly as in the
+ * image-only training path); `phase` = instruction + the rule-based phase label computed online (by the
+ * caller, from proprioception) as the description. No VLM at test time.
+ */
+export function policyText(mode: TextMode, instruction: string, phase?: string): string {
+  if (mode === 'masked') return instruction;
+  if (!phase) throw new LabError('INVALID_INPUT', "text mode 'phase' needs the current phase label", { field: 'phase' });
+  return studentText(instruction, describe({ phase }));
+}
+
+/** Bin ids → continuous un-normalized actions, in the graph. logits [B,K,7,bins] → actions [B,K,7], bins [B,K,7] (float ids). */
+export function decodeActions(g: GraphBuilder, logits: Tensor, stats: ActionStats, bins: number): { actions: Tensor; binIds: Tensor } {
+  const max = g.reduceMax(logits, [-1], true);
+  const onehot = g.cast(g.equal(logits, max), 'float32');
+  const count = g.reduceSum(onehot, [-1], false);
+  const centers = Float32Array.from({ length: bins }, (_, i) => BIN_CENTERS[Math.min(bins - 2, i)]);
+  const idx = Float32Array.from({ length: bins }, (_, i) => i);
+  const pick = (table: Float32Array) => g.div(g.reduceSum(g.mul(onehot, g.constant(table, [bins])), [-1], false), count);
+  const norm = pick(centers);
+  const binIds = pick(idx);
+  const scale = Float32Array.from({ length: 7 }, (_, d) => (d === GRIPPER ? 0 : 0.5 * (stats.q99[d] - stats.q01[d])));
+  const offset = Float32Array.from({ length: 7 }, (_, d) => (d === GRIPPER ? 0 : 0.5 * (stats.q99[d] - stats.q01[d]) + stats.q01[d]));
+  const cont = g.add(g.mul(norm, g.constant(scale, [7])), g.constant(offset, [7]));
+  const gripperSign = g.where(g.greater(norm, 0), 1, -1);
+  const isGripper = g.constant(Uint8Array.from({ length: 7 }, (_, d) => (d === GRIPPER ? 1 : 0)), [7], 'bool');
+  return { actions: g.where(isGripper, gripperSign, cont), binIds };
+}
+
+/** Batch-1 policy graph: `pixels` [1,3,S,S] + `tokens` [1,T] → `actions` [1,K,7], `bins` [1,K,7]. */
+export function buildPolicyGraph(c0: StudentConfig, w0: Weights, stats: ActionStats, textLength: number) {
+  const { config: c, weights } = mergeLora(c0, w0); // adapters folded into the frozen weights
+  const g = new GraphBuilder({ training: false });
+  const P = new StudentParams(g, c, weights, true);
+  const pixels = g.input('pixels', 'float32', [1, 3, c.image.size, c.image.size]);
+  const tokens = g.input('tokens', 'int64', [1, textLength]);
+  const logits = triStreamHead(P, visionTower(P, pixels), textTower(P, tokens));
+  const { actions, binIds } = decodeActions(g, logits, stats, c.head.bins);
+  return { g, outputs: { actions, bins: binIds } };
+}
+
+/** The same policy split in two for the control loop: text features once per distinct text, then image → actions. */
+export function buildSplitPolicyGraphs(c0: StudentConfig, w0: Weights, stats: ActionStats, textLength: number) {
+  const { config: c, weights } = mergeLora(c0, w0);
+  const gt = new GraphBuilder({ training: false });
+  const Pt = new StudentParams(gt, c, weights, true);
+  const text = textTower(Pt, gt.input('tokens', 'int64', [1, textLength]));
+  const gi = new GraphBuilder({ training: false });
+  const Pi = new StudentParams(gi, c, weights, true);
+  const pixels = gi.input('pixels', 'float32', [1, 3, c.image.size, c.image.size]);
+  const te = gi.input('text_embeds', 'float32', [1, c.embedDim]);
+  const { actions, binIds } = decodeActions(gi, triStreamHead(Pi, visionTower(Pi, pixels), te), stats, c.head.bins);
+  return { text: { g: gt, outputs: { text_embeds: text } }, image: { g: gi, outputs: { actions, bins: binIds } } };
+}
+
+/** Append metadata_props to a serialized ModelProto (protobuf repeated fields concatenate). */
+function withMetadata(bytes: Uint8Array, props: Record<string, string>): Uint8Array {
+  const extra = ModelProto.encode(ModelProto.fromObject({ metadataProps: Object.entries(props).map(([key, value]) => ({ key, value })) })).finish();
+  const out = new Uint8Array(bytes.length + extra.length);
+  out.set(bytes, 0);
+  out.set(extra, bytes.length);
+  return out;
+}
+
+export interface ExportInput {
+  config: StudentConfig;
+  weights: Weights;
+  stats: ActionStats;
+  textLength: number;
+  rotate180: boolean;
+  runId: string;
+}
+
+/** Read a trained student (student.safetensors + student.json from trainStudent). */
+export function readTrainedStudent(dir: string): ExportInput {
+  let meta: { config: unknown; stats: ActionStats; textLength: number; rotate180: boolean; runId: string };
+  const file = path.join(dir, 'student.json');
+  try {
+    meta = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new LabError('NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`, { file });
+  }
+  const config = parseStudentConfig(meta.config);
+  return { config, weights: readWeights(path.join(dir, 'student.safetensors'), config), stats: meta.stats, textLength: meta.textLength, rotate180: meta.rotate180, runId: meta.runId };
+}
+
+/**
+ * Write `policy.onnx` (weights inside, metadata in metadata_props under `vla_ad_policy`) and the same
+ * metadata as `policy.json` beside it. Returns the metadata.
+ */
+export async function exportPolicy(s: ExportInput, outFile: string, opts: { int8?: boolean; quantizeMinElements?: number } = {}): Promise<PolicyMeta> {
+  const { g, outputs } = buildPolicyGraph(s.config, s.weights, s.stats, s.textLength);
+  // fp32: standard ops only; int8: DynamicQuantizeMatMul (com.microsoft, in every ORT CPU build)
+  const model = emitOnnx(g, { outputs, contrib: false, graphName: 'vla_ad_policy' });
+  if (opts.int8) model.bytes = quantizeInt8(model.bytes, { minElements: opts.quantizeMinElements }).bytes;
+  if (model.externalData) throw new LabError('UNSUPPORTED', 'policy weights exceed one ModelProto; external data export is not implemented', {});
+  const meta: PolicyMeta = {
+    format: 'vla-ad-policy/1',
+    runId: s.runId,
+    config: s.config,
+    stats: s.stats,
+    bins: s.config.head.bins,
+    chunk: s.config.head.chunk,
+    textLength: s.textLength,
+    preprocessing: { rotate180: s.rotate180, size: s.config.image.size, resize: 'lanczos3', pixels: 'RGB float 0..255, NCHW; CLIP mean/std applied inside the graph' },
+    text: { tokenizer: s.config.text.tokenizer, separator: ' | ', modes: ['masked', 'phase'] },
+    inputs: ['pixels', 'tokens'],
+    outputs: ['actions', 'bins'],
+    precision: opts.int8 ? 'int8 weights (per-column, symmetric), dynamic int8 activations' : 'fp32',
+  };
+  await writeFileAtomic(outFile, withMetadata(model.bytes, { vla_ad_policy: JSON.stringify(meta) }));
+  await writeJsonAtomic(outFile.replace(/\.onnx$/, '') + '.json', meta);
+  return meta;
+}
+
+async function session(bytes: Uint8Array, threads?: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1, ...(threads ? { intraOpNumThreads: threads } : {}) });
+}
+
+/**
+ * The engine's policy runner for the control loop: text features computed once per distinct text
+ * (`masked`: once per episode; `phase`: once per phase), then the vision tower + head each step.
+ * LoRA is folded into the weights; `int8` quantizes the image path's matmuls (quantize.ts).
+ */
+export class StudentPolicy {
+  private readonly textCache = new Map<string, Float32Array>();
+  private constructor(
+    readonly s: ExportInput,
+    private readonly tok: TextTokenizer,
+    private readonly text: ort.InferenceSession,
+    private readonly image: ort.InferenceSession,
+  ) {}
+
+  static async create(s: ExportInput, opts: { tokenizerDir?: string; threads?: number; int8?: boolean; quantizeMinElements?: number } = {}): Promise<StudentPolicy> {
+    const tok = tokenizerFor(s.config, opts.tokenizerDir);
+    const gr = buildSplitPolicyGraphs(s.config, s.weights, s.stats, s.textLength);
+    const textBytes = emitOnnx(gr.text.g, { outputs: gr.text.outputs, contrib: true, graphName: 'policy_text' }).bytes;
+    let imageBytes = emitOnnx(gr.image.g, { outputs: gr.image.outputs, contrib: true, graphName: 'policy_image' }).bytes;
+    if (opts.int8) imageBytes = quantizeInt8(imageBytes, { minElements: opts.quantizeMinElements }).bytes;
+    return new StudentPolicy(s, tok, await session(textBytes, opts.threads), await session(imageBytes, opts.threads));
+  }
+
+  tokens(text: string): BigInt64Array {
+    return tokenizeRow(this.tok, text, this.s.textLength);
+  }
+
+  async textFeatures(text: string): Promise<Float32Array> {
+    let f = this.textCache.get(text);
+    if (!f) {
+      const out = await this.text.run({ tokens: new ort.Tensor('int64', this.tokens(text), [1, this.s.textLength]) });
+      f = Float32Array.from(out.text_embeds.data as Float32Array);
+      this.textCache.set(text, f);
+    }
+    return f;
+  }
+
+  /** One control step: an HWC uint8 camera frame (dataset orientation) → K×7 actions and their bins. */
+  async act(frame: Image, text: string): Promise<{ actions: Float32Array; bins: Float32Array }> {
+    return this.actPixels(framePixels(frame, this.s.config, { rotate180: this.s.rotate180 }), text);
+  }
+
+  async actPixels(pixels: Float32Array, text: string): Promise<{ actions: Float32Array; bins: Float32Array }> {
+    const S = this.s.config.image.size;
+    const out = await this.image.run({
+      pixels: new ort.Tensor('float32', pixels, [1, 3, S, S]),
+      text_embeds: new ort.Tensor('float32', await this.textFeatures(text), [1, this.s.config.embedDim]),
+    });
+    return { actions: out.actions.data as Float32Array, bins: out.bins.data as Float32Array };
+  }
+
+  async dispose(): Promise<void> {
+    await this.text.release();
+    await this.image.release();
+  }
+}
+
+export interface Int8Agreement {
+  frames: number;
+  /** Share of next-action tokens (k = 0, 7 dims) equal between int8 and fp32. */
+  tokenAgreement: number;
+  /** Share of frames whose 7 next-action tokens are all equal. */
+  frameAgreement: number;
+}
+
+/**
+ * How often the int8 policy's next-action tokens agree with fp32's on the given frames (the issue's
+ * acceptance check for the int8 export: ≥ 99 % on validation frames). Frames are HWC uint8 camera images
+ * in dataset orientation with their student text.
+ */
+export async function measureInt8Agreement(s: ExportInput, frames: { image: Image; text: string }[], opts: { threads?: number; quantizeMinElements?: number; tokenizerDir?: string } = {}): Promise<Int8Agreement> {
+  if (!frames.length) throw new LabError('INVALID_INPUT', 'int8 agreement needs at least one frame', { field: 'frames' });
+  const fp = await StudentPolicy.create(s, opts);
+  const q = await StudentPolicy.create(s, { ...opts, int8: true });
+  let tokens = 0;
+  let whole = 0;
+  try {
+    for (const f of frames) {
+      const a = await fp.act(f.image, f.text);
+      const b = await q.act(f.image, f.text);
+      let same = 0;
+      for (let d = 0; d < 7; d++) same += a.bins[d] === b.bins[d] ? 1 : 0;
+      tokens += same;
+      whole += same === 7 ? 1 : 0;
+    }
+  } finally {
+    await fp.dispose();
+    await q.dispose();
+  }
+  return { frames: frames.length, tokenAgreement: tokens / (7 * frames.length), frameAgreement: whole / frames.length };
+}
