@@ -1,18 +1,76 @@
+import { readFileSync } from 'node:fs';
 import type { Job } from '../api/schemas.js';
+import { ResultTableSchema } from '../api/schemas.js';
 import type { Lab } from '../engine/lab-runtime.js';
+import { parseDistillConfig, type DistillConfig } from '../engine/jobs/recipes/distill.js';
+import { toMarkdown } from '../engine/evaluate/tables.js';
+import { LabError } from '../engine/errors.js';
 import { followJob } from './progress.js';
 
 export const DEMO_EXPERIMENT_NAME = 'demo (built-in suites)';
 
 /**
- * `vla-ad demo`: the main job on the built-in default. It reuses (or creates) the demo experiment and
- * runs the pipeline's jobs in it. Today the pipeline is the engine self-test; the distill recipe's stages
- * (collect → phases → annotate → train → evaluate → report) join here as they land.
+ * The demo: the paper's experiment on the built-in object suite, sized for 2 CPU cores (well under 30
+ * minutes): the noisy scripted teacher on two tasks, the offline annotator (or the configured VLM), a
+ * `tiny` student at 64 px with descriptions (λ = 0.5) and the no-VLM baseline, 10 closed-loop trials per
+ * task for teacher and students. `--full` is the paper's protocol (3 suites × 10 tasks × 20 trials, the
+ * λ sweep, 128 px): hours on a CPU.
  */
-export async function runDemo(lab: Lab): Promise<Job> {
-  const existing = lab.store.listExperiments().find((e) => e.name === DEMO_EXPERIMENT_NAME);
-  const exp = existing ?? lab.store.createExperiment({ name: DEMO_EXPERIMENT_NAME, recipe: 'distill', config: { suites: ['object', 'spatial', 'goal'] } });
-  console.error(`experiment ${exp.id} (${exp.name}) in ${lab.dataDir}`);
-  const job = lab.supervisor.start('selftest', exp.id, {});
-  return followJob(lab, job);
+export const DEMO_CONFIG: Partial<DistillConfig> = {
+  suites: ['object'],
+  tasks: [0, 1],
+  episodesPerTask: 20,
+  imageSize: 64,
+  student: 'tiny',
+  studentOverrides: { image: { size: 64 } },
+  lambdas: [0.5],
+  baseline: true,
+  epochs: 20,
+  batchSize: 32,
+  lr: 3e-4,
+  trials: 10,
+};
+
+export const FULL_CONFIG: Partial<DistillConfig> = {
+  suites: ['spatial', 'object', 'goal'],
+  tasks: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  episodesPerTask: 50,
+  imageSize: 128,
+  student: 'tiny',
+  studentOverrides: {},
+  lambdas: [0.25, 0.5, 0.75, 1],
+  baseline: true,
+  epochs: 30,
+  trials: 20,
+};
+
+export async function runDemo(lab: Lab, opts: { full?: boolean; configFile?: string } = {}): Promise<Job> {
+  let extra: Record<string, unknown> = {};
+  if (opts.configFile) {
+    try {
+      extra = JSON.parse(readFileSync(opts.configFile, 'utf8'));
+    } catch (err) {
+      throw new LabError('INVALID_INPUT', `--config ${opts.configFile}: ${(err as Error).message}`, { file: opts.configFile });
+    }
+  }
+  const config = parseDistillConfig({ ...(opts.full ? FULL_CONFIG : DEMO_CONFIG), ...extra });
+  const name = opts.full ? `${DEMO_EXPERIMENT_NAME}, full protocol` : DEMO_EXPERIMENT_NAME;
+  // Reuse the demo experiment, so a second run skips the stages already done with the same settings.
+  const existing = lab.store.listExperiments().find((e) => e.name === name);
+  const exp = existing ? lab.store.configureExperiment(existing.id, config) : lab.store.createExperiment({ name, recipe: 'distill', config });
+  console.error(`experiment ${exp.id} (${exp.name}) in ${lab.store.experimentDir(exp.id)}`);
+  const job = await followJob(lab, lab.supervisor.start('distill', exp.id, config));
+  if (job.status === 'succeeded') printTables(lab, exp.id);
+  return job;
+}
+
+/** The newest version of each result table, as Markdown (also written under eval/tables/). */
+function printTables(lab: Lab, experimentId: string): void {
+  const latest = new Map<string, ReturnType<typeof ResultTableSchema.parse>>();
+  for (const r of lab.store.listResults(experimentId, 'table')) {
+    const t = ResultTableSchema.safeParse(r.value);
+    if (t.success) latest.set(t.data.id, t.data);
+  }
+  for (const t of latest.values()) console.error(`\n${toMarkdown(t)}`);
+  console.error(`\ntables as Markdown/CSV/LaTeX: ${lab.store.experimentDir(experimentId)}/eval/tables/`);
 }

@@ -166,12 +166,14 @@ sim
 
 program
   .command('demo')
-  .description('the main job on the built-in default (today: the engine self-test in a demo experiment)')
-  .action(async () => {
+  .description('the whole experiment on the built-in suites: collect → annotate → train → evaluate → tables (≈20 min on 2 cores)')
+  .option('--full', "the paper's protocol: 3 suites × 10 tasks × 20 trials, λ sweep (hours on a CPU)")
+  .option('--config <file>', 'JSON with distill settings that override the demo\'s')
+  .action(async (o: { full?: boolean; config?: string }) => {
     const l = lab('cli demo');
     try {
-      const final = await runDemo(l);
-      reportFinal(final);
+      const final = await runDemo(l, { full: o.full, configFile: o.config });
+      reportFinal(final, true);
     } finally {
       l.close();
     }
@@ -191,9 +193,9 @@ program
     console.log(`written: ${file}, docs/BENCHMARKS.md`);
   });
 
-function reportFinal(final: import('../api/schemas.js').Job): void {
+function reportFinal(final: import('../api/schemas.js').Job, quiet = false): void {
   if (final.status === 'succeeded') {
-    console.log(JSON.stringify(final.result, null, 2));
+    if (!quiet) console.log(JSON.stringify(final.result, null, 2));
   } else {
     console.error(`job ${final.id} ${final.status}: ${final.error?.message ?? ''}`);
     if (final.status === 'interrupted' || final.status === 'cancelled') console.error(`resume with: vla-ad job resume ${final.id}`);

@@ -16,19 +16,26 @@ export async function followJob(lab: Lab, job: Job, quiet = false): Promise<Job>
   );
   if (interactive) bar.start(1000, 0, { stage: 'starting', eta_h: '--' });
   let lastStage = '';
-  let lastPrinted = '';
+  let lastValue = 0;
+  let lastDecile = -1;
+  let lastPrintAt = 0;
   const unsubscribe = lab.supervisor.subscribe((e: JobEvent) => {
     if (e.type === 'log' && e.log.jobId === job.id) {
       if (interactive) bar.stop();
       if (!quiet) process.stderr.write(`[${e.log.level}] ${e.log.line}\n`);
-      if (interactive) bar.start(1000, 0, { stage: lastStage, eta_h: '--' });
+      if (interactive) bar.start(1000, lastValue, { stage: lastStage, eta_h: '--' });
     } else if (e.type === 'job' && e.job.id === job.id) {
       lastStage = e.job.progress.stage;
-      if (interactive) bar.update(Math.round(e.job.progress.fraction * 1000), { stage: lastStage, eta_h: fmtEta(e.job.progress.etaSeconds) });
-      else if (!quiet && e.job.status === 'running' && `${Math.floor(e.job.progress.fraction * 10)}${lastStage}` !== lastPrinted) {
-        // Without a terminal, one line per stage change or per 10%.
-        lastPrinted = `${Math.floor(e.job.progress.fraction * 10)}${lastStage}`;
-        process.stderr.write(`${job.kind}: ${(e.job.progress.fraction * 100).toFixed(0)}% ${lastStage} ETA ${fmtEta(e.job.progress.etaSeconds)}\n`);
+      lastValue = Math.round(e.job.progress.fraction * 1000);
+      if (interactive) bar.update(lastValue, { stage: lastStage, eta_h: fmtEta(e.job.progress.etaSeconds) });
+      else if (!quiet && e.job.status === 'running') {
+        // Without a terminal: a line per 10% of progress, or every 15 s while a long stage runs.
+        const decile = Math.floor(e.job.progress.fraction * 10);
+        if (decile !== lastDecile || Date.now() - lastPrintAt > 15_000) {
+          lastDecile = decile;
+          lastPrintAt = Date.now();
+          process.stderr.write(`${job.kind}: ${(e.job.progress.fraction * 100).toFixed(0)}% ${lastStage} ETA ${fmtEta(e.job.progress.etaSeconds)}\n`);
+        }
       }
     }
   });

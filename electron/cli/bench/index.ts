@@ -11,4 +11,8 @@ export const benchSuites: Record<string, () => Promise<BenchSuite>> = {
   graph: async () => (await import('./graph.js')).default,
   annotate: async () => (await import('./annotate.js')).default,
   collect: async () => (await import('./collect.js')).default,
+  sim: async () => (await import('./sim.js')).default,
+  student: async () => (await import('./student.js')).default,
+  expert: async () => (await import('./expert.js')).default,
+  eval: async () => (await import('./eval.js')).default,
 };

@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SUITES } from '../../engine/sim/index.js';
+import { measureSolvability, type TaskSolvability } from '../../engine/teacher/solvability.js';
+import { collectRollouts } from '../../engine/teacher/collect.js';
+import { ScriptedExpert } from '../../engine/teacher/scripted-expert.js';
+import { SimTeacherEnv } from '../../engine/teacher/sim-env.js';
+import type { BenchReport, BenchRow } from './report.js';
+
+/**
+ * `npm run bench -- expert [inits=50] [suites=object,spatial,goal]`: the noise-free scripted expert's
+ * success per task over the first `inits` fixed initial states (issue 5/6 check: ≥ 45/50 on every task),
+ * and the frames per second of a real collection with the scripted teacher, both 128×128 cameras and
+ * the HDF5 writes (one process, i.e. one core).
+ */
+export default async function expertBench(args: string[]): Promise<BenchReport> {
+  const n = Number(args[0] ?? 50);
+  const suites = (args[1] ?? SUITES.join(',')).split(',');
+  const inits = Array.from({ length: n }, (_, i) => i);
+  const rows: BenchRow[] = [];
+  const table: TaskSolvability[] = [];
+  for (const suite of suites) {
+    const t0 = performance.now();
+    const res = await measureSolvability(suite, 'all', inits);
+    const secs = (performance.now() - t0) / 1000;
+    for (const r of res) {
+      table.push(r);
+      rows.push({
+        name: `${suite} task ${r.task} (${r.name}): expert success`,
+        unit: '%',
+        ours: (100 * r.successes) / r.episodes,
+        target: '≥ 90% (45/50) with noise off',
+        note: `${r.successes}/${r.episodes}, mean ${r.meanSteps.toFixed(0)} steps; failed inits ${r.failedInits.join(' ') || 'none'}`,
+      });
+    }
+    const steps = res.reduce((s, r) => s + r.meanSteps * r.episodes, 0);
+    rows.push({ name: `${suite}: expert rollouts without cameras`, unit: 'steps/s', ours: steps / secs });
+  }
+  // Collection with cameras, one core.
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'bench-expert-'));
+  const env = await SimTeacherEnv.create({ imageSize: 128 });
+  try {
+    const t0 = performance.now();
+    const r = await collectRollouts(env, new ScriptedExpert(), { suite: 'object', tasks: [0, 1], episodesPerTask: 3, seed: 0, outDir });
+    const secs = (performance.now() - t0) / 1000;
+    rows.push({ name: 'collect, scripted teacher, object tasks 0–1 × 3, 128×128 cameras, HDF5 (1 process)', unit: 'frames/s', ours: r.frames / secs, note: `${r.frames} frames kept, ${r.successes}/${r.successes + r.failures} episodes` });
+  } finally {
+    await env.close();
+    rmSync(outDir, { recursive: true, force: true });
+  }
+  const total = table.reduce((s, r) => s + r.successes, 0), eps = table.reduce((s, r) => s + r.episodes, 0);
+  return { suite: 'expert', command: `npm run bench -- expert ${args.join(' ')}`.trim(), rows, extra: { inits: n, overall: { successes: total, episodes: eps }, perTask: table } };
+}
