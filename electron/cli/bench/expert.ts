@@ -6,13 +6,19 @@ import { measureSolvability, type TaskSolvability } from '../../engine/teacher/s
 import { collectRollouts } from '../../engine/teacher/collect.js';
 import { ScriptedExpert } from '../../engine/teacher/scripted-expert.js';
 import { SimTeacherEnv } from '../../engine/teacher/sim-env.js';
+import { fileURLToPath } from 'node:url';
+import { forkTrialWorkers } from '../../engine/evaluate/trial-workers.js';
+import { runTrials } from '../../engine/evaluate/scheduler.js';
+import type { CollectTaskSpec } from '../../engine/teacher/collect-worker.js';
+import type { CollectResult } from '../../engine/teacher/collect.js';
 import type { BenchReport, BenchRow } from './report.js';
 
 /**
  * `npm run bench -- expert [inits=50] [suites=object,spatial,goal]`: the noise-free scripted expert's
  * success per task over the first `inits` fixed initial states (issue 5/6 check: ≥ 45/50 on every task),
  * and the frames per second of a real collection with the scripted teacher, both 128×128 cameras and
- * the HDF5 writes (one process, i.e. one core).
+ * the HDF5 writes: through the collect job's worker processes (2 = the 2-core figure of issue 6) and in
+ * one process.
  */
 export default async function expertBench(args: string[]): Promise<BenchReport> {
   const n = Number(args[0] ?? 50);
@@ -37,7 +43,25 @@ export default async function expertBench(args: string[]): Promise<BenchReport> 
     const steps = res.reduce((s, r) => s + r.meanSteps * r.episodes, 0);
     rows.push({ name: `${suite}: expert rollouts without cameras`, unit: 'steps/s', ours: steps / secs });
   }
-  // Collection with cameras, one core.
+  // Collection with cameras: the collect job's parallel path (one worker process per core) against one process.
+  for (const workers of [2, 1]) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-expert-'));
+    const specs: CollectTaskSpec[] = [0, 1, 2, 3].map((task) => ({ suite: 'object', task, episodesPerTask: 3, seed: 0, outDir: dir, imageSize: 128, keepFailures: false, flushEvery: 5, teacher: { kind: 'scripted' } }));
+    const pool = forkTrialWorkers<CollectTaskSpec, CollectResult>(workers, { handler: fileURLToPath(new URL(`../../engine/teacher/collect-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)) });
+    try {
+      await pool.runOne({ ...specs[0], task: 9, outDir: path.join(dir, 'warm') }, { worker: 0, index: 0 }); // start-up and JIT outside the timing
+      if (workers > 1) await pool.runOne({ ...specs[0], task: 8, outDir: path.join(dir, 'warm') }, { worker: 1, index: 0 });
+      const t0 = performance.now();
+      const res = await runTrials(specs, (spec, ctx) => pool.runOne(spec, ctx), { workers });
+      const secs = (performance.now() - t0) / 1000;
+      const frames = res.reduce((n, r) => n + r.frames, 0);
+      rows.push({ name: `collect job path, ${workers} worker process${workers > 1 ? 'es' : ''}, object tasks 0–3 × 3, 128×128 cameras, HDF5`, unit: 'frames/s', ours: frames / secs, note: `${frames} frames kept` });
+    } finally {
+      await pool.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  // Collection with cameras, in this process.
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'bench-expert-'));
   const env = await SimTeacherEnv.create({ imageSize: 128 });
   try {

@@ -221,15 +221,21 @@ export class TabletopSim {
     const d = this.data;
     const out = new Set<string>();
     const n = d.ncon;
+    // `d.contact` is an embind vector copied into the WASM heap on every access: free it, or a long
+    // collection exhausts the 2 GiB heap ("Cannot enlarge memory").
     const contacts = d.contact;
-    for (let i = 0; i < n; i++) {
-      const c = contacts.get(i);
-      if (!c) continue;
-      const a = this.bodyOwner[this.geomBody[c.geom1]], b = this.bodyOwner[this.geomBody[c.geom2]];
-      const dist = c.dist;
-      c.delete();
-      if (a === b || dist > 0.002) continue;
-      out.add(a < b ? `${a}|${b}` : `${b}|${a}`);
+    try {
+      for (let i = 0; i < n; i++) {
+        const c = contacts.get(i);
+        if (!c) continue;
+        const a = this.bodyOwner[this.geomBody[c.geom1]], b = this.bodyOwner[this.geomBody[c.geom2]];
+        const dist = c.dist;
+        c.delete();
+        if (a === b || dist > 0.002) continue;
+        out.add(a < b ? `${a}|${b}` : `${b}|${a}`);
+      }
+    } finally {
+      (contacts as { delete?: () => void }).delete?.();
     }
     return out;
   }

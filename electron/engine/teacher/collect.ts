@@ -3,8 +3,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LabError, invalidInput } from '../errors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
-import { ACTION_DIM, type Episode } from '../data/episode.js';
+import { ACTION_DIM, type Episode, type PrivilegedFrame } from '../data/episode.js';
 import { appendLiberoHdf5, openLiberoHdf5 } from '../data/libero-hdf5.js';
+import { readSidecar, sidecarPath, SIDECAR_VERSION, type Sidecar } from '../data/sidecar.js';
 import { MAX_STEPS, NOOP_ACTION, WARMUP_STEPS, type Env } from './env.js';
 import type { Observation, Policy } from './policy.js';
 
@@ -32,6 +33,12 @@ export interface CollectOptions {
   keepFailures?: boolean;
   flushEvery?: number;
   teacher?: string;
+  naming?: FileNaming;
+  /**
+   * Journal per task (`<suite>/task_<k>.collect-state.json`) instead of one per suite: processes that
+   * collect different tasks into the same folder then never write the same journal.
+   */
+  journalPerTask?: boolean;
 }
 
 export interface CollectProgress {
@@ -65,9 +72,17 @@ const Journal = z.object({
 });
 type Journal = z.infer<typeof Journal>;
 
-export const demoFile = (outDir: string, suite: string, task: number) => path.join(outDir, suite, `task${task}_demo.hdf5`);
-export const failureFile = (outDir: string, suite: string, task: number) => path.join(outDir, suite, `task${task}_failures.hdf5`);
-const journalFile = (outDir: string, suite: string) => path.join(outDir, suite, 'collect-state.json');
+/**
+ * File names: 'demo' (default) is `task<k>_demo.hdf5` / `task<k>_failures.hdf5`; 'task' (the collect job's
+ * layout under an experiment) is `task_<k>.hdf5` / `task_<k>_failures.hdf5`.
+ */
+export type FileNaming = 'demo' | 'task';
+export const demoFile = (outDir: string, suite: string, task: number, naming: FileNaming = 'demo') =>
+  path.join(outDir, suite, naming === 'task' ? `task_${task}.hdf5` : `task${task}_demo.hdf5`);
+export const failureFile = (outDir: string, suite: string, task: number, naming: FileNaming = 'demo') =>
+  path.join(outDir, suite, naming === 'task' ? `task_${task}_failures.hdf5` : `task${task}_failures.hdf5`);
+const journalFile = (outDir: string, suite: string, task?: number) =>
+  path.join(outDir, suite, task === undefined ? 'collect-state.json' : `task_${task}.collect-state.json`);
 
 function readJournal(file: string, suite: string, seed: number): Journal {
   if (!existsSync(file)) return { version: 1, suite, seed, attempts: [] };
@@ -80,10 +95,23 @@ function readJournal(file: string, suite: string, seed: number): Journal {
 /** Per-seed for episode (task, init): recorded with the episode. */
 export const episodeSeed = (seed: number, task: number, init: number) => (seed * 1_000_003 + task * 1009 + init) % 2 ** 31;
 
+/**
+ * The per-frame privileged facts of a simulator observation (sim-env.ts puts them in obs.privileged),
+ * with the teacher's stage; null when the environment has none (real LIBERO).
+ */
+function privilegedFrame(obs: Observation, stage: string | undefined): PrivilegedFrame | null {
+  const p = obs.privileged;
+  if (!p || !('objectInHand' in p)) return null;
+  const frame: PrivilegedFrame = { objectInHand: (p.objectInHand as string | null) ?? null, gripperContact: Boolean(p.gripperContact) };
+  if (stage !== undefined) frame.teacherStage = stage;
+  if (typeof p.progress === 'number') frame.progress = p.progress;
+  return frame;
+}
+
 class Recorder {
-  private frames: { obs: Observation; action: Float32Array }[] = [];
-  push(obs: Observation, action: Float32Array) {
-    this.frames.push({ obs, action });
+  private frames: { obs: Observation; action: Float32Array; priv: PrivilegedFrame | null }[] = [];
+  push(obs: Observation, action: Float32Array, stage?: string) {
+    this.frames.push({ obs, action, priv: privilegedFrame(obs, stage) });
   }
   get length() {
     return this.frames.length;
@@ -128,11 +156,53 @@ class Recorder {
       ep.obs.gripper_states.set(obs.gripper_states, t * 2);
       ep.obs.joint_states.set(obs.joint_states, t * 7);
     });
+    if (this.frames.every((f) => f.priv !== null)) ep.privileged = this.frames.map((f) => f.priv!);
     // LIBERO marks the last frame done (and rewarded, for successes).
     ep.dones[T - 1] = 1;
     ep.rewards[T - 1] = meta.success ? 1 : 0;
     return ep;
   }
+}
+
+/**
+ * Append episodes to a LIBERO file, then their privileged per-frame facts (teacher stage, object in hand,
+ * gripper contact, progress) to its sidecar (`<file>.lab.json`, fields teacher_stage, object_in_hand,
+ * gripper_contact, progress): the HDF5 keeps LIBERO's layout, the extras live beside it.
+ */
+async function appendWithPrivileged(file: string, episodes: Episode[]): Promise<void> {
+  const names = await appendLiberoHdf5(file, episodes);
+  const withPriv = episodes.map((ep, i) => [names[i], ep] as const).filter(([, ep]) => ep.privileged);
+  if (withPriv.length === 0) return;
+  const base = path.basename(file);
+  const sidecar: Sidecar = existsSync(sidecarPath(file)) ? readSidecar(file) : { version: SIDECAR_VERSION, hdf5: base, demos: {} };
+  for (const [demo, ep] of withPriv) {
+    const f = ep.privileged!;
+    sidecar.demos[demo] = {
+      teacher: ep.teacher,
+      frames: {
+        ...(sidecar.demos[demo]?.frames ?? {}),
+        teacher_stage: f.map((x) => x.teacherStage ?? null),
+        object_in_hand: f.map((x) => x.objectInHand),
+        gripper_contact: f.map((x) => x.gripperContact),
+        progress: f.map((x) => x.progress ?? null),
+      },
+      notes: { ...(sidecar.demos[demo]?.notes ?? {}), privileged: 'simulator ground truth recorded at collection' },
+    };
+  }
+  await writeJsonAtomic(sidecarPath(file), sidecar);
+}
+
+/** Per-frame privileged facts of a demo, back from the sidecar written at collection (undefined if none). */
+export function readPrivilegedFrames(file: string, demo: string): PrivilegedFrame[] | undefined {
+  const d = readSidecar(file).demos[demo];
+  const stage = d?.frames.teacher_stage, hand = d?.frames.object_in_hand, contact = d?.frames.gripper_contact, progress = d?.frames.progress;
+  if (!hand || !contact) return undefined;
+  return hand.map((h, t) => {
+    const f: PrivilegedFrame = { objectInHand: typeof h === 'string' ? h : null, gripperContact: contact[t] === true };
+    if (typeof stage?.[t] === 'string') f.teacherStage = stage[t] as string;
+    if (typeof progress?.[t] === 'number') f.progress = progress[t] as number;
+    return f;
+  });
 }
 
 export async function collectRollouts(
@@ -149,14 +219,15 @@ export async function collectRollouts(
   const teacher = opts.teacher ?? policy.name;
   const started = Date.now();
   const taskInfo = new Map((await env.listTasks(opts.suite)).map((t) => [t.index, t]));
-  const jFile = journalFile(opts.outDir, opts.suite);
+  if (opts.journalPerTask && opts.tasks.length !== 1) throw invalidInput('journalPerTask: collect one task per call', { field: 'tasks', value: opts.tasks });
+  const jFile = journalFile(opts.outDir, opts.suite, opts.journalPerTask ? opts.tasks[0] : undefined);
   const journal = readJournal(jFile, opts.suite, opts.seed);
   const result: CollectResult = { suite: opts.suite, files: [], successes: 0, failures: 0, skipped: 0, frames: 0, perTask: {}, seconds: 0 };
 
   // What is already done: demos in the HDF5 (the source of truth for successes) and journaled attempts.
   const done = new Set(journal.attempts.map((a) => `${a.task}:${a.init}`));
   for (const task of opts.tasks) {
-    const file = demoFile(opts.outDir, opts.suite, task);
+    const file = demoFile(opts.outDir, opts.suite, task, opts.naming);
     if (!existsSync(file)) continue;
     const reader = await openLiberoHdf5(file);
     try {
@@ -177,8 +248,8 @@ export async function collectRollouts(
   const flush = async (task: number) => {
     const p = pending.get(task);
     if (!p || p.attempts.length === 0) return;
-    if (p.ok.length) await appendLiberoHdf5(demoFile(opts.outDir, opts.suite, task), p.ok);
-    if (p.failed.length) await appendLiberoHdf5(failureFile(opts.outDir, opts.suite, task), p.failed);
+    if (p.ok.length) await appendWithPrivileged(demoFile(opts.outDir, opts.suite, task, opts.naming), p.ok);
+    if (p.failed.length) await appendWithPrivileged(failureFile(opts.outDir, opts.suite, task, opts.naming), p.failed);
     journal.attempts.push(...p.attempts);
     await writeJsonAtomic(jFile, journal);
     pending.set(task, { ok: [], failed: [], attempts: [] });
@@ -210,7 +281,7 @@ export async function collectRollouts(
           if (queue.length === 0) queue = await policy.act(obs);
           const action = queue.slice(0, ACTION_DIM);
           queue = queue.subarray(ACTION_DIM);
-          rec.push(obs, action);
+          rec.push(obs, action, policy.teacherStage);
           const r = await env.step(action);
           obs = r.obs;
           success = r.success;
@@ -250,7 +321,7 @@ export async function collectRollouts(
     // Keep what finished before a cancel or an error (a bad teacher answer, a dead bridge).
     for (const task of pending.keys()) await flush(task);
   }
-  result.files = opts.tasks.map((t) => demoFile(opts.outDir, opts.suite, t)).filter((f) => existsSync(f));
+  result.files = opts.tasks.map((t) => demoFile(opts.outDir, opts.suite, t, opts.naming)).filter((f) => existsSync(f));
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }

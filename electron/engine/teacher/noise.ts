@@ -19,7 +19,9 @@ import type { Observation, Policy, PolicyContext } from './policy.js';
  * stationary state (busy with probability f·(E[L] + W)).
  * No blip starts within W frames after a real grasp/release (that would revoke it); a blip within W
  * frames before one still adds a flip (the policy cannot see the future): a small upward bias, about
- * f·W/2 flips per real transition. Every random draw comes from Rng(seed).fork(episode seed): episodes are reproducible.
+ * f·W/2 flips per real transition. The frames a real transition makes ineligible are owed: their start
+ * probability is added (at most p more per frame) to the next eligible frames, so short episodes with a
+ * grasp and a release keep the configured rate too. Every random draw comes from Rng(seed).fork(episode seed): episodes are reproducible.
  */
 export const NoiseOptions = z.object({
   seed: z.number().int(),
@@ -39,6 +41,9 @@ export class NoisyPolicy implements Policy {
   private refractory = 0;
   private holdOpen = 0;
   private lastClean = 0; // 0: no command seen yet this episode
+  /** Blip starts owed for frames a real grasp/release made ineligible (repaid at later eligible frames). */
+  private debt = 0;
+  private realHold = 0; // frames of the refractory that a real transition imposed
 
   constructor(private readonly inner: Policy, options: NoiseOptions) {
     const r = NoiseOptions.safeParse(options);
@@ -61,6 +66,8 @@ export class NoisyPolicy implements Policy {
     this.refractory = this.rng.next() < busy ? 1 + this.rng.int(DEFAULT_FLIP_WINDOW + 1) : 0;
     this.holdOpen = 0;
     this.lastClean = 0;
+    this.debt = 0;
+    this.realHold = 0;
     await this.inner.reset(ctx);
   }
 
@@ -71,7 +78,11 @@ export class NoisyPolicy implements Policy {
     // Grasp miss: when the clean command switches open → close, sometimes keep it open a while.
     if (clean === 1 && this.lastClean === -1 && this.rng.next() < this.opts.graspMissProb) this.holdOpen = this.opts.graspMissFrames;
     // No blip within W frames after a real grasp/release either: it would make that transition self-revoking.
-    if (this.lastClean !== 0 && clean !== this.lastClean && this.blipLeft === 0) this.refractory = Math.max(this.refractory, DEFAULT_FLIP_WINDOW + 1);
+    if (this.lastClean !== 0 && clean !== this.lastClean && this.blipLeft === 0) {
+      // frames that would have been eligible for a blip, were it not for this real transition
+      this.realHold = Math.max(0, DEFAULT_FLIP_WINDOW + 1 - this.refractory);
+      this.refractory = Math.max(this.refractory, DEFAULT_FLIP_WINDOW + 1);
+    }
     this.lastClean = clean;
     let cmd = clean;
     if (this.holdOpen > 0) {
@@ -84,14 +95,27 @@ export class NoisyPolicy implements Policy {
       cmd = -cmd;
       if (this.blipLeft === 0) this.refractory = DEFAULT_FLIP_WINDOW + 1;
     } else if (this.refractory > 0) {
+      // Frames a real transition blocked would have started a blip with probability p: owe it, so
+      // the kept data (many short episodes, two real transitions each) keeps the configured rate.
+      if (this.realHold > 0 && this.refractory <= this.realHold) {
+        this.debt += this.startProbability;
+        this.realHold--;
+      }
       this.refractory--;
-    } else if (draw < this.startProbability) {
+    } else if (draw < this.startProbability + this.repay()) {
       const L = 1 + this.rng.int(this.opts.maxBlip);
       this.blipLeft = L - 1; // this frame is the first of L
       if (this.blipLeft === 0) this.refractory = DEFAULT_FLIP_WINDOW + 1;
       cmd = -cmd;
     }
     a[g] = cmd;
+  }
+
+  /** Extra start probability this eligible frame (at most p again), paid from the debt. */
+  private repay(): number {
+    const extra = Math.min(this.debt, this.startProbability);
+    this.debt -= extra;
+    return extra;
   }
 
   async act(obs: Observation): Promise<Float32Array> {
@@ -102,5 +126,10 @@ export class NoisyPolicy implements Policy {
 
   async close(): Promise<void> {
     await this.inner.close?.();
+  }
+
+  /** The wrapped teacher's stage (noise does not change the plan it is executing). */
+  get teacherStage(): string | undefined {
+    return this.inner.teacherStage;
   }
 }

@@ -41,6 +41,11 @@ export interface Policy {
   reset(ctx: PolicyContext): Promise<void>;
   act(obs: Observation): Promise<Float32Array>;
   close?(): Promise<void>;
+  /**
+   * A scripted teacher's own stage for the actions last returned by act() (e.g. 'approach', 'grasp';
+   * names in phases/ DEFAULT_STAGE_MAP). Collection records it per frame as privileged.teacherStage.
+   */
+  readonly teacherStage?: string;
 }
 
 /** Check a K×7 action array from outside (a server): width, length, finiteness → REMOTE_ERROR naming the field. */

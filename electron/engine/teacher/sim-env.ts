@@ -14,8 +14,8 @@ import type { Observation } from './policy.js';
  *   progress = goal predicates holding / total) and `sim`, the simulator's whole PrivilegedState, which
  *   only the scripted expert reads.
  *
- * Note: the simulator counts every step since reset against its suite step limit, warm-up no-ops
- * included, so a collection gets `MAX_STEPS − warmupSteps` recorded frames at most.
+ * The simulator's own horizon is the suite's limit plus the 10 warm-up steps (data/libero-protocol.ts),
+ * so a collection records up to the suite's limit after the warm-up, as OpenVLA's loop does.
  */
 export interface SimPrivileged extends Record<string, unknown> {
   objectInHand: string | null;
@@ -42,7 +42,8 @@ export class SimTeacherEnv implements Env {
   }
 
   async reset(opts: { suite: string; taskIndex: number; initIndex: number; seed: number }): Promise<Observation> {
-    return this.convert(await this.sim.reset(opts.suite, opts.taskIndex, opts.initIndex));
+    const obs = await this.sim.reset(opts.suite, opts.taskIndex, opts.initIndex);
+    return this.convert(obs);
   }
 
   async step(action: Float32Array): Promise<StepResult> {
@@ -75,8 +76,18 @@ export class SimTeacherEnv implements Env {
       gripper_states: Float64Array.from(o.gripper_states),
       joint_states: Float64Array.from(o.joint_states),
       robot_states: Float64Array.from([...o.gripper_states, ...o.ee_pos, ...quat]),
-      state: Float64Array.from([d.time, ...(d.qpos as ArrayLike<number>), ...(d.qvel as ArrayLike<number>)]),
+      state: flatState(d.time, d.qpos as ArrayLike<number>, d.qvel as ArrayLike<number>),
       privileged,
     };
   }
 }
+
+/** [time, qpos, qvel], robosuite's flattened MjSimState. */
+function flatState(time: number, qpos: ArrayLike<number>, qvel: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(1 + qpos.length + qvel.length);
+  out[0] = time;
+  for (let i = 0; i < qpos.length; i++) out[1 + i] = qpos[i];
+  for (let i = 0; i < qvel.length; i++) out[1 + qpos.length + i] = qvel[i];
+  return out;
+}
+

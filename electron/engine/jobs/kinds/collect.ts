@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { LabError } from '../../errors.js';
+import { SUITE_TASKS, SUITES } from '../../sim/index.js';
+import { fileURLToPath } from 'node:url';
+import { collectRollouts, demoFile, failureFile, type CollectResult } from '../../teacher/collect.js';
+import { SimTeacherEnv } from '../../teacher/sim-env.js';
+import { TeacherSpec, makeTeacher } from '../../teacher/teachers.js';
+import type { CollectTaskSpec } from '../../teacher/collect-worker.js';
+import { forkTrialWorkers } from '../../evaluate/trial-workers.js';
+import { runTrials } from '../../evaluate/scheduler.js';
+import type { JobContext } from '../context.js';
+
+/**
+ * The `collect` job: roll a teacher out in the built-in simulator from fixed initial states 0..n-1 of
+ * each task and keep the successful episodes as LIBERO HDF5, `<experiment>/data/<suite>/task_<i>.hdf5`
+ * (failures counted, and kept in `task_<i>_failures.hdf5` with keepFailures). Per-frame privileged facts
+ * (teacher stage, object in hand, contact, progress) go to each file's sidecar.
+ *
+ * Resumable after a kill: collectRollouts skips (task, init) pairs already in the files or in its
+ * journal (`<suite>/collect-state.json`), so a restarted job neither duplicates nor loses episodes.
+ * Teachers: the scripted expert, the same with the noise model, or a remote policy (OpenVLA REST,
+ * openpi websocket) that sees only the images, proprioception and the instruction.
+ */
+export const CollectParams = z
+  .object({
+    suite: z.enum(SUITES),
+    /** Task indices; default every task of the suite. */
+    tasks: z.array(z.number().int().min(0).max(9)).min(1).optional(),
+    episodesPerTask: z.number().int().min(1).max(50).default(50),
+    teacher: TeacherSpec.default({ kind: 'scripted' }),
+    seed: z.number().int().default(0),
+    imageSize: z.number().int().min(8).max(512).default(128),
+    keepFailures: z.boolean().default(false),
+    /** Recorded frames per episode; default the suite's limit (OpenVLA's), less the warm-up. */
+    maxSteps: z.number().int().min(1).optional(),
+    flushEvery: z.number().int().min(1).default(5),
+    /** Worker processes, one task at a time each; 1 = in this process. */
+    workers: z.number().int().min(1).max(64).default(1),
+  })
+  .strict();
+export type CollectParams = z.input<typeof CollectParams>;
+
+const workerHandler = () => fileURLToPath(new URL(`../../teacher/collect-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+
+function merge(suite: string, parts: CollectResult[], seconds: number): CollectResult {
+  const out: CollectResult = { suite, files: [], successes: 0, failures: 0, skipped: 0, frames: 0, perTask: {}, seconds };
+  for (const r of parts) {
+    out.files.push(...r.files);
+    out.successes += r.successes;
+    out.failures += r.failures;
+    out.skipped += r.skipped;
+    out.frames += r.frames;
+    Object.assign(out.perTask, r.perTask);
+  }
+  return out;
+}
+
+export async function collectJob(ctx: JobContext): Promise<CollectResult & { dataDir: string }> {
+  const parsed = CollectParams.safeParse(ctx.params);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0];
+    throw new LabError('INVALID_INPUT', `collect: parameter ${i.path.join('.')}: ${i.message}`, { field: i.path.join('.') });
+  }
+  const p = parsed.data;
+  const tasks = p.tasks ?? SUITE_TASKS[p.suite].map((t) => t.index);
+  const root = ctx.experimentDir ?? ctx.jobDir;
+  const outDir = path.join(root, 'data');
+  const started = Date.now();
+  const teacherName = makeTeacher(p.teacher, p.seed).name;
+  const workers = Math.min(p.workers, tasks.length);
+  ctx.log(`collect ${p.suite} tasks ${tasks.join(',')} × ${p.episodesPerTask} episodes, teacher ${teacherName}, seed ${p.seed}, images ${p.imageSize}px, ${workers} process(es) → ${outDir}`);
+  ctx.progress(0, 'starting the simulator');
+  const spec = (task: number): CollectTaskSpec => ({
+    suite: p.suite, task, episodesPerTask: p.episodesPerTask, seed: p.seed, outDir, imageSize: p.imageSize,
+    keepFailures: p.keepFailures, maxSteps: p.maxSteps, flushEvery: p.flushEvery, teacher: p.teacher,
+  });
+  const parts: CollectResult[] = [];
+  if (workers <= 1) {
+    // In this process, task after task (one journal per task, as the workers keep them).
+    const env = await SimTeacherEnv.create({ imageSize: p.imageSize });
+    const policy = makeTeacher(p.teacher, p.seed);
+    try {
+      for (const [k, task] of tasks.entries()) {
+        const { suite, episodesPerTask, seed, maxSteps, keepFailures, flushEvery } = spec(task);
+        parts.push(
+          await collectRollouts(env, policy, { suite, tasks: [task], episodesPerTask, seed, outDir, maxSteps, keepFailures, flushEvery, naming: 'task', journalPerTask: true }, {
+            signal: ctx.signal,
+            onProgress: (q) => {
+              const fraction = (k + q.attempted / q.total) / tasks.length;
+              ctx.progress(fraction, `task ${q.task} init ${q.initIndex}: ${q.successes} kept, ${q.failures} failed${q.skipped ? `, ${q.skipped} done before` : ''}`);
+            },
+          }),
+        );
+      }
+    } finally {
+      await policy.close?.();
+      await env.close();
+    }
+  } else {
+    // One task per worker process at a time; a cancel kills the workers (the files stay valid and the
+    // journals say what is done, so a restart resumes).
+    const pool = forkTrialWorkers<CollectTaskSpec, CollectResult>(workers, { handler: workerHandler() });
+    const onAbort = () => void pool.close();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const results = await runTrials(tasks.map(spec), (s, t) => pool.runOne(s, t), {
+        workers,
+        signal: ctx.signal,
+        onProgress: (q) => ctx.progress(q.done / q.total, `task ${q.result.suite}/${tasks[q.index]} done: ${q.result.successes} kept, ${q.result.failures} failed (${q.done}/${q.total} tasks)`),
+      });
+      parts.push(...results);
+    } catch (err) {
+      ctx.throwIfCancelled();
+      throw err;
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      await pool.close();
+    }
+  }
+  ctx.throwIfCancelled();
+  const result = merge(p.suite, parts, (Date.now() - started) / 1000);
+  for (const task of tasks) {
+    const per = result.perTask[task];
+    for (const [kind, file] of [['dataset-hdf5', demoFile(outDir, p.suite, task, 'task')], ['dataset-failures-hdf5', failureFile(outDir, p.suite, task, 'task')]] as const) {
+      if (!existsSync(file) || !ctx.experimentDir) continue;
+      ctx.artifact(kind, path.relative(ctx.experimentDir, file), { suite: p.suite, task, teacher: teacherName, seed: p.seed, ...(per ?? {}) });
+    }
+    if (per) ctx.log(`task ${task}: ${per.successes} kept, ${per.failures} failed`);
+  }
+  ctx.record('collect', { suite: p.suite, teacher: teacherName, seed: p.seed, perTask: result.perTask, successes: result.successes, failures: result.failures, frames: result.frames, workers });
+  ctx.log(`collected ${result.successes} episodes (${result.frames} frames), ${result.failures} failed, ${result.skipped} already done, in ${result.seconds.toFixed(1)} s`);
+  ctx.progress(1, 'done');
+  return { ...result, dataDir: outDir };
+}

@@ -1,0 +1,48 @@
+import { collectRollouts, type CollectResult } from './collect.js';
+import { SimTeacherEnv } from './sim-env.js';
+import { TeacherSpec, makeTeacher } from './teachers.js';
+
+/**
+ * Trial handler for parallel collection (evaluate/trial-workers.ts runs it in child processes): one
+ * "trial" is one task's collection into the shared output folder. Tasks write their own HDF5 files and
+ * journals (journalPerTask), so processes never touch the same file. The simulator is created once per
+ * process and image size.
+ */
+export interface CollectTaskSpec {
+  suite: string;
+  task: number;
+  episodesPerTask: number;
+  seed: number;
+  outDir: string;
+  imageSize: number;
+  keepFailures: boolean;
+  maxSteps?: number;
+  flushEvery: number;
+  teacher: unknown; // a TeacherSpec, validated here
+}
+
+let env: SimTeacherEnv | null = null;
+
+export async function runTrial(spec: CollectTaskSpec): Promise<CollectResult> {
+  if (!env || env.sim.imageSize !== spec.imageSize) {
+    await env?.close();
+    env = await SimTeacherEnv.create({ imageSize: spec.imageSize });
+  }
+  const policy = makeTeacher(TeacherSpec.parse(spec.teacher), spec.seed);
+  try {
+    return await collectRollouts(env, policy, {
+      suite: spec.suite,
+      tasks: [spec.task],
+      episodesPerTask: spec.episodesPerTask,
+      seed: spec.seed,
+      outDir: spec.outDir,
+      maxSteps: spec.maxSteps,
+      keepFailures: spec.keepFailures,
+      flushEvery: spec.flushEvery,
+      naming: 'task',
+      journalPerTask: true,
+    });
+  } finally {
+    await policy.close?.();
+  }
+}
