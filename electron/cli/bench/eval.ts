@@ -5,9 +5,10 @@ import type { ActionStats } from '../../engine/data/normalize.js';
 import { evaluatePolicy, type PolicyEvaluation } from '../../engine/evaluate/evaluation.js';
 import { parseProtocol, type Protocol } from '../../engine/evaluate/protocol.js';
 import { summarizeLatency } from '../../engine/evaluate/latency.js';
-import { countParams, paramSpecs, studentConfig, type StudentConfig } from '../../engine/model/config.js';
+import { countParams, studentConfig } from '../../engine/model/config.js';
 import { exportPolicy } from '../../engine/model/policy.js';
-import type { BenchReport, BenchRow } from './report.js';
+import { flag, type BenchReport, type BenchRow } from './report.js';
+import { timingWeights } from './student.js';
 
 /**
  * `npm run bench -- eval [--workers 2] [--trials 2] [--tasks 0,1] [--suites object,spatial,goal] [--no-student]`:
@@ -19,28 +20,7 @@ import type { BenchReport, BenchRow } from './report.js';
  * 128×128 rendering), and the projected wall time of the paper's full protocol: 3 suites × 10 tasks ×
  * 20 trials × 5 configs = 3,000 trials, bounded by the two measured rates.
  */
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
-/** Small random weights for timing (a 32-bit LCG): the student's speed does not depend on the values. */
-function timingWeights(c: StudentConfig): Map<string, Float32Array> {
-  let s = 12345;
-  const out = new Map<string, Float32Array>();
-  for (const p of paramSpecs(c)) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    const a = new Float32Array(n);
-    if (/norm\d?\.weight$|layrnorm\.weight$|layernorm\.weight$/.test(p.name)) a.fill(1);
-    else
-      for (let i = 0; i < n; i++) {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        a[i] = (s / 4294967296 - 0.5) * 0.04;
-      }
-    out.set(p.name, a);
-  }
-  return out;
-}
 const STATS: ActionStats = { q01: Array(7).fill(-1), q99: Array(7).fill(1), mean: Array(7).fill(0), std: Array(7).fill(1), min: Array(7).fill(-1), max: Array(7).fill(1), count: 1 };
 
 interface Measured {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { GraphBuilder, InferSession, TrainSession, buildTrainStep, nn, selectExecutionProvider } from '../../engine/graph/index.js';
 import type { EpName, Feed, Tensor } from '../../engine/graph/index.js';
 import { Rng } from '../../engine/util/rng.js';
-import { type BenchReport, type BenchRow, summarize } from './report.js';
+import { type BenchReport, type BenchRow, flag, summarize, timeSamples } from './report.js';
 
 /**
  * `npm run bench -- graph`: train step (forward + backward + AdamW, clipping on) and inference step of
@@ -22,10 +22,6 @@ interface Case {
   warmup: number; iters: number;
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 function buildCase(c: Case, rng: Rng) {
   const g = new GraphBuilder({ training: true });
@@ -54,24 +50,14 @@ function buildCase(c: Case, rng: Rng) {
   return { g, out, loss, feeds };
 }
 
-async function time(f: () => Promise<unknown>, warmup: number, iters: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await f();
-  const s: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
-    await f();
-    s.push(performance.now() - t0);
-  }
-  return s;
-}
 
 async function runOurs(c: Case, threads: number, ep: EpName) {
   const { g, out, loss, feeds } = buildCase(c, new Rng(0));
   const train = await TrainSession.create(buildTrainStep(g, loss, { clipNorm: 1 }), { ep, threads });
-  const trainMs = await time(() => train.step(feeds, 1e-4), c.warmup, c.iters);
+  const trainMs = await timeSamples(() => train.step(feeds, 1e-4), c.warmup, c.iters);
   const infer = await InferSession.create(g, { out }, { ep, threads });
   const inferFeeds = { x: feeds.x };
-  const inferMs = await time(() => infer.run(inferFeeds), c.warmup, c.iters);
+  const inferMs = await timeSamples(() => infer.run(inferFeeds), c.warmup, c.iters);
   return { trainMs, inferMs, trainNodes: train.model.nodeCount, inferNodes: infer.model.nodeCount };
 }
 

@@ -61,3 +61,21 @@ export function summarize(samples: number[]): { median: number; p95: number; mea
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
   return { median: q(0.5), p95: q(0.95), mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
+
+/** The value after `--name` in a suite's arguments, or undefined. */
+export function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Wall times (ms) of `iters` runs of `f` after `warmup` unmeasured ones. */
+export async function timeSamples(f: () => Promise<unknown>, warmup: number, iters: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await f();
+  const s: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await f();
+    s.push(performance.now() - t0);
+  }
+  return s;
+}

@@ -12,7 +12,7 @@ import { buildSplitPolicyGraphs, buildPolicyGraph } from '../../engine/model/pol
 import { saveWeights } from '../../engine/model/weights.js';
 import { buildStudentTrainStep } from '../../engine/train/loss.js';
 import { Rng } from '../../engine/util/rng.js';
-import { type BenchReport, type BenchRow, summarize } from './report.js';
+import { type BenchReport, type BenchRow, flag, summarize, timeSamples } from './report.js';
 
 /**
  * `npm run bench -- student`: for `tiny` and `longclip-b16` (random weights: timing only), parameter
@@ -24,13 +24,9 @@ import { type BenchReport, type BenchRow, summarize } from './report.js';
 const PYTHON = '/usr/bin/python3';
 const REF = fileURLToPath(new URL('../../../test/python/student_ref.py', import.meta.url));
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 /** Cheap random weights for timing (a 32-bit LCG; the seeded Rng is too slow for 158M values). */
-function timingWeights(c: StudentConfig): Map<string, Float32Array> {
+export function timingWeights(c: StudentConfig): Map<string, Float32Array> {
   let s = 12345;
   const out = new Map<string, Float32Array>();
   for (const p of paramSpecs(c)) {
@@ -62,13 +58,7 @@ function tokenRows(c: StudentConfig, B: number, T: number, rng: Rng): BigInt64Ar
 /** Median of the samples; the minimum is kept in `fastest` (on 2 shared cores the median moves with the other tenants' load). */
 const fastest = new Map<string, number>();
 async function timeIt(f: () => Promise<unknown>, warmup: number, iters: number, label?: string): Promise<number> {
-  for (let i = 0; i < warmup; i++) await f();
-  const s: number[] = [];
-  for (let i = 0; i < iters; i++) {
-    const t0 = performance.now();
-    await f();
-    s.push(performance.now() - t0);
-  }
+  const s = await timeSamples(f, warmup, iters);
   if (label) fastest.set(label, Math.min(...s));
   return summarize(s).median;
 }

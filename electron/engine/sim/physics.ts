@@ -6,6 +6,7 @@ import { castEntry } from './objects.js';
 import { sceneXml, SUBSTEPS, type SceneSpec } from './scene.js';
 import { GEOM_STRIDE, lookAt, rasterize, type RasterCamera } from './raster.js';
 import type { Mat3 } from './math3.js';
+import { rotate180 as rotateImage180 } from '../data/image.js';
 
 /**
  * One MuJoCo tabletop scene with the robot: posing, the control step (delta-EE controller + 25 physics
@@ -287,13 +288,5 @@ export class TabletopSim {
 
 /** Rotate an H×W×3 image by 180° (LIBERO's stored orientation for its OpenGL-rendered cameras). */
 export function rotate180(img: Uint8Array, width: number, height: number): Uint8Array {
-  const out = new Uint8Array(img.length);
-  const n = width * height;
-  for (let i = 0; i < n; i++) {
-    const j = n - 1 - i;
-    out[3 * j] = img[3 * i];
-    out[3 * j + 1] = img[3 * i + 1];
-    out[3 * j + 2] = img[3 * i + 2];
-  }
-  return out;
+  return rotateImage180({ data: img, width, height, channels: 3 }).data;
 }

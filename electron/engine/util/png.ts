@@ -1,5 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import { invalidInput } from '../errors.js';
+import { rotate180 as rotateImage180 } from '../data/image.js';
 
 /**
  * A tiny PNG encoder for 8-bit RGB frames (VLM images, video thumbnails, sim snapshots): signature,
@@ -69,15 +70,7 @@ export function frameRgb(video: Uint8Array, frame: number, height: number, width
   if ((frame + 1) * size > video.length || frame < 0) throw invalidInput(`frame ${frame} is outside a video of ${video.length / size} frames`, { frame });
   const src = video.subarray(frame * size, (frame + 1) * size);
   if (!rotate180) return src.slice();
-  const out = new Uint8Array(size);
-  const n = height * width;
-  for (let p = 0; p < n; p++) {
-    const q = n - 1 - p;
-    out[3 * q] = src[3 * p];
-    out[3 * q + 1] = src[3 * p + 1];
-    out[3 * q + 2] = src[3 * p + 2];
-  }
-  return out;
+  return rotateImage180({ data: src, height, width, channels: 3 }).data;
 }
 
 /** Halve an RGB image (nearest neighbour): used when a server rejects an image as too large. */
