@@ -9,26 +9,34 @@ import type { OperatingKind, Phase, PhaseDetail } from './taxonomy.js';
  * on built-in rollouts, the simulator's privileged facts (object in hand, contact, task progress).
  *
  * The rules work on "grip intervals", maximal runs of the debounced close command:
- *   - the closing transient (command closed, fingers still moving) is `grasping` (or `regrasping` when
+ *   - the closing transient and the pause until the arm moves off is `grasping` (or `regrasping` when
  *     the previous grip failed);
- *   - a grip on an object that gets lifted is a carry: `transporting` while moving, `holding` while still,
- *     `placing` over the final descent and while the fingers open again;
+ *   - a grip on an object that gets lifted is a carry: `transporting` while moving, `holding` while at
+ *     rest (still and commanded to stay), `placing` over the final descent and the release;
  *   - a grip on something that moves without being lifted (or is a named fixture) is `operating`,
  *     including the release;
- *   - a grip that closes on nothing (or never moves what it holds) and is followed by another grip is a
- *     failed attempt: the open stretch up to the next grip is `regrasping`;
- *   - open, empty stretches are `approaching`, `idle` when still long enough, `completed` after the last
- *     release of a successful episode.
+ *   - a grip that closes on nothing, or loses its object on the way (dropped), and is followed by
+ *     another grip is a failed attempt: the empty hand coming up and the open stretch up to the next grip
+ *     are `regrasping`; closed fingers that never pause (hooking, pushing a lever) are no attempt at all;
+ *   - contact without a grasp (down to something, then along it: a push, a hook, a lever) is `operating`;
+ *   - open, empty stretches are `approaching`, `idle` when resting at the start, `completed` after the
+ *     last release of a successful episode.
  * docs/phases.md lists every threshold.
  */
 
-export type GripKind = 'object' | 'fixture' | 'empty' | 'aborted';
+/** `tool`: closed on nothing and never paused (the closed fingers push a lever or hook a handle): not a grasp attempt. */
+/** `dropped`: an object was lifted, then lost before the release (the fingers shut on nothing). */
+export type GripKind = 'object' | 'fixture' | 'empty' | 'aborted' | 'tool' | 'dropped';
 
 export interface GripInterval {
   /** First frame of the debounced close command. */
   start: number;
   /** First frame at which the fingers stopped closing. */
   settle: number;
+  /** First frame after the settle at which the arm starts moving (the lift or pull): grasping ends here. */
+  graspEnd: number;
+  /** For dropped grips: the first frame at which the fingers left the held width (the object is lost). */
+  lostAt?: number;
   /** First frame of the debounced open command after the grip (or T). */
   end: number;
   /** First frame at which the fingers stopped opening after `end`. */
@@ -107,6 +115,11 @@ function heldName(ep: Episode, from: number, to: number): string | null {
   return best;
 }
 
+/** The arm moves (or turns) off after a grasp or a release: the lift, pull or turn has started, or the retreat. */
+function movingOff(s: PhaseSignals, t: number, cfg: ClassifierConfig): boolean {
+  return s.speed[t] >= cfg.graspMoveSpeed || s.angSpeed[t] >= cfg.graspMoveAngSpeed;
+}
+
 function findGrips(ep: Episode, s: PhaseSignals, cfg: ClassifierConfig, privileged: boolean, fields: Set<string>): GripInterval[] {
   const T = s.length;
   const grips: GripInterval[] = [];
@@ -140,34 +153,72 @@ function findGrips(ep: Episode, s: PhaseSignals, cfg: ClassifierConfig, privileg
       const travel = Math.hypot(...m.translation);
       let rot = 0;
       for (let k = holdFrom; k < end; k++) rot += s.angSpeed[k] / cfg.controlHz;
+      // closed on nothing; or held and lost it on the way (the fingers are shut when the open command comes)
+      const lost = s.width[Math.min(end, T - 1)] < cfg.emptyWidth;
       if (heldWidth < cfg.emptyWidth) kind = 'empty';
-      else if (lift >= cfg.liftHeight) kind = 'object';
+      // lifted, or the start of a lift (mostly upward) cut short when the fingers opened
+      else if (lift >= cfg.liftHeight || (travel >= cfg.operateMinTravel && m.translation[2] > Math.hypot(m.translation[0], m.translation[1]))) kind = lost ? 'dropped' : 'object';
+      // a part moved along its path is operated, even when the hand slips off it before the release
       else if (travel >= cfg.operateMinTravel || rot >= cfg.operateMinAngle) kind = 'fixture';
+      else if (lost) kind = 'empty';
       else kind = 'aborted';
     }
+    // A grasp attempt stops the arm while the fingers close; closed fingers that never pause are a tool.
+    if (kind === 'empty' || kind === 'aborted') {
+      let paused = false;
+      for (let k = start; k < Math.min(end, start + cfg.maxFingerTransientFrames); k++) if (s.speed[k] < cfg.graspMoveSpeed) paused = true;
+      if (!paused) kind = 'tool';
+    }
+    // Grasping lasts until the arm moves off (lift, pull), at most a finger transient after the settle.
+    let graspEnd = settle;
+    while (graspEnd < Math.min(end, settle + cfg.maxFingerTransientFrames) && !movingOff(s, graspEnd, cfg)) graspEnd++;
     const releaseLimit = Math.min(T, end + cfg.maxFingerTransientFrames);
-    const releaseEnd = kind === 'object' || kind === 'fixture' ? Math.max(end, Math.min(firstSettled(s, end, releaseLimit, cfg), T)) : end;
-    const grip: GripInterval = { start, settle, end, releaseEnd, kind, failed: false, heldName: name };
+    // Releasing lasts while the fingers open and, like grasping, until the arm moves off.
+    let releaseEnd = kind === 'object' || kind === 'fixture' ? Math.max(end, Math.min(firstSettled(s, end, releaseLimit, cfg), T)) : end;
+    if (kind === 'object' || kind === 'fixture') while (releaseEnd < releaseLimit && !movingOff(s, releaseEnd, cfg)) releaseEnd++;
+    const grip: GripInterval = { start, settle, graspEnd, end, releaseEnd, kind, failed: false, heldName: name };
+    if (kind === 'dropped') {
+      let k = graspEnd;
+      while (k < end && Math.abs(s.width[k] - s.width[holdFrom]) <= cfg.lostWidthChange) k++;
+      grip.lostAt = k;
+    }
     if (kind === 'fixture') grip.motion = operatingMotion(s, holdFrom, end, cfg);
     grips.push(grip);
+  }
+  // An object let go without being set down (no descent before the release: the fingers opened in the
+  // air) and grasped again soon after was lost on the way, not placed.
+  for (let i = 0; i + 1 < grips.length; i++) {
+    const g = grips[i];
+    if (g.kind !== 'object' || grips[i + 1].start - g.end > cfg.regraspWindowFrames) continue;
+    let t = g.end - 1;
+    while (t > g.graspEnd && s.speed[t] < cfg.stillSpeed) t--;
+    if (t > g.graspEnd && s.vel[3 * t + 2] < -cfg.placeDescentSpeed) continue;
+    g.kind = 'dropped';
+    g.lostAt = g.end;
+    g.releaseEnd = g.end;
   }
   // A grip that held nothing (or moved nothing) and is followed soon by another close is a failed attempt.
   for (let i = 0; i + 1 < grips.length; i++) {
     const g = grips[i];
-    if ((g.kind === 'empty' || g.kind === 'aborted') && grips[i + 1].start - g.end <= cfg.regraspWindowFrames) g.failed = true;
+    if ((g.kind === 'empty' || g.kind === 'aborted' || g.kind === 'dropped') && grips[i + 1].start - g.end <= cfg.regraspWindowFrames) g.failed = true;
   }
   // The release of one grip cannot run into the next one.
   for (let i = 0; i + 1 < grips.length; i++) grips[i].releaseEnd = Math.min(grips[i].releaseEnd, grips[i + 1].start);
   return grips;
 }
 
-/** Label still runs of at least `minFrames` inside [from, to) as `still`, the rest as `moving`. */
-function labelByMotion(out: Phase[], s: PhaseSignals, from: number, to: number, minFrames: number, still: Phase, moving: Phase, threshold: number): void {
+/**
+ * Label resting runs of at least `minFrames` inside [from, to) as `still`, the rest as `moving`. Resting:
+ * the arm is nearly still (speed < threshold) and the policy asks it to stay (commanded translation <
+ * maxCommand) — a blocked arm that is still commanded to move is still carrying / approaching.
+ */
+function labelByMotion(out: Phase[], s: PhaseSignals, from: number, to: number, minFrames: number, still: Phase, moving: Phase, threshold: number, maxCommand: number): void {
+  const rest = (t: number) => s.speed[t] < threshold && s.command[t] < maxCommand;
   let t = from;
   while (t < to) {
-    const isStill = s.speed[t] < threshold;
+    const isStill = rest(t);
     let e = t;
-    while (e < to && s.speed[e] < threshold === isStill) e++;
+    while (e < to && rest(e) === isStill) e++;
     const label = isStill && e - t >= minFrames ? still : moving;
     for (let k = t; k < e; k++) out[k] = label;
     t = e;
@@ -182,6 +233,17 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
   const fields = new Set<string>();
   const grips = findGrips(episode, s, cfg, privileged, fields);
 
+  // A successful episode whose last grip lost its object while lowering it let it go at the goal (the
+  // fingers opened early, e.g. a gripper flip): that grip placed the object, released where the width changed.
+  const lastAttempt = [...grips].reverse().find((g) => g.kind !== 'tool');
+  const lostWhileLowering = (g: GripInterval) => g.lostAt! < T && s.vel[3 * g.lostAt! + 2] < -cfg.placeDescentSpeed;
+  if (episode.success && lastAttempt?.kind === 'dropped' && lastAttempt === grips[grips.length - 1] && lostWhileLowering(lastAttempt)) {
+    const g = lastAttempt;
+    g.kind = 'object';
+    g.end = Math.max(g.graspEnd, g.lostAt!);
+    g.releaseEnd = g.end;
+  }
+
   const phases = new Array<Phase | null>(T).fill(null) as Phase[];
   const details: PhaseDetail[] = Array.from({ length: T }, () => ({}));
   const vz = (t: number) => s.vel[3 * t + 2];
@@ -191,23 +253,31 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
     const prev = grips[i - 1];
     const graspLabel: Phase = prev?.failed ? 'regrasping' : 'grasping';
     if (g.kind === 'object') {
-      for (let t = g.start; t < g.settle; t++) phases[t] = graspLabel;
+      for (let t = g.start; t < g.graspEnd; t++) phases[t] = graspLabel;
       // Final descent before the release: still frames at the very end, then the descending frames.
       let t = g.end - 1;
-      const floor = Math.max(g.settle, g.end - cfg.maxPlaceFrames);
-      while (t >= floor && s.speed[t] < cfg.stillSpeed) t--;
+      const floor = Math.max(g.graspEnd, g.end - cfg.maxPlaceFrames);
+      // (the tail where the arm has nearly stopped, slower than a placing descent, counts with the still frames)
+      while (t >= floor && s.speed[t] < Math.max(cfg.stillSpeed, cfg.placeDescentSpeed)) t--;
       const descentEnd = t;
-      while (t >= floor && vz(t) < -cfg.placeDescentSpeed) t--;
+      // lowering goes down steeply (the end of a carry that already dips a little is still transport)
+      while (t >= floor && vz(t) < -cfg.placeDescentSpeed && -vz(t) >= cfg.placeMinSlope * Math.hypot(s.vel[3 * t], s.vel[3 * t + 1])) t--;
       const placeFrom = t === descentEnd ? g.end : t + 1;
-      labelByMotion(phases, s, g.settle, placeFrom, cfg.holdMinFrames, 'holding', 'transporting', cfg.stillSpeed);
+      labelByMotion(phases, s, g.graspEnd, placeFrom, cfg.holdMinFrames, 'holding', 'transporting', cfg.stillSpeed, cfg.restMaxCommand);
       for (let k = placeFrom; k < g.end; k++) [phases[k], details[k]] = ['placing', { placingStage: 'lowering' }];
       for (let k = g.end; k < g.releaseEnd; k++) [phases[k], details[k]] = ['placing', { placingStage: 'releasing' }];
     } else if (g.kind === 'fixture') {
-      for (let t = g.start; t < g.settle; t++) phases[t] = graspLabel;
-      for (let t = g.settle; t < g.releaseEnd; t++) [phases[t], details[t]] = ['operating', { operatingKind: g.motion!.kind }];
+      for (let t = g.start; t < g.graspEnd; t++) phases[t] = graspLabel;
+      for (let t = g.graspEnd; t < g.releaseEnd; t++) [phases[t], details[t]] = ['operating', { operatingKind: g.motion!.kind }];
+    } else if (g.kind === 'dropped') {
+      // carried until the object is lost; then, if another grip follows, the retry
+      for (let t = g.start; t < g.graspEnd; t++) phases[t] = graspLabel;
+      labelByMotion(phases, s, g.graspEnd, g.lostAt!, cfg.holdMinFrames, 'holding', 'transporting', cfg.stillSpeed, cfg.restMaxCommand);
+      if (g.failed) for (let t = g.lostAt!; t < grips[i + 1].start; t++) phases[t] = 'regrasping';
     } else if (g.failed) {
-      for (let t = g.start; t < g.end; t++) phases[t] = graspLabel;
-      // Reopening and repositioning until the next close belongs to the new attempt.
+      for (let t = g.start; t < g.graspEnd; t++) phases[t] = graspLabel;
+      // The empty hand coming up (the miss shows), reopening and repositioning until the next close.
+      for (let t = g.graspEnd; t < g.end; t++) phases[t] = 'regrasping';
       for (let t = g.end; t < grips[i + 1].start; t++) phases[t] = 'regrasping';
     }
     // A closed-empty grip that is not a failed attempt (e.g. the teacher closes the gripper and moves on)
@@ -218,7 +288,9 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
   // episode (or, with privileged state, once task progress reaches 1).
   const lastUseful = [...grips].reverse().find((g) => g.kind === 'object' || g.kind === 'fixture');
   let completedFrom = T;
-  if (lastUseful) {
+  // a grasp attempt after it means the work went on (a retry): no completion before that
+  const laterAttempt = lastUseful && grips.some((g) => g.start > lastUseful.start && g.kind !== 'tool');
+  if (lastUseful && !laterAttempt) {
     if (privileged && episode.privileged!.some((f) => f.progress !== undefined)) {
       fields.add('progress');
       for (let t = lastUseful.releaseEnd; t < T; t++) {
@@ -230,6 +302,34 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
     } else if (episode.success) completedFrom = lastUseful.releaseEnd;
   }
 
+  // Contact without a grasp, from motion: the hand went down to something and worked along it (push,
+  // hook pull, lever) until it rose or the episode ended. A bottom that ends in a grasp is an approach.
+  const descending = (t: number) => vz(t) < -cfg.contactDescentSpeed;
+  const rising = (t: number) => vz(t) > cfg.contactDescentSpeed;
+  const along = (t: number) => !descending(t) && !rising(t) && Math.hypot(s.vel[3 * t], s.vel[3 * t + 1]) >= cfg.stillSpeed;
+  for (let t = 0; t < Math.min(T, completedFrom); ) {
+    if (phases[t] !== null) {
+      t++;
+      continue;
+    }
+    let stretchEnd = t;
+    while (stretchEnd < Math.min(T, completedFrom) && phases[stretchEnd] === null) stretchEnd++;
+    for (let a = t + 1; a < stretchEnd; a++) {
+      if (!descending(a - 1) || descending(a) || rising(a)) continue;
+      // a bottom: from the end of a descent to the next rise / descent / grasp
+      let b = a;
+      let moving = 0;
+      while (b < stretchEnd && !descending(b) && !rising(b)) moving += along(b++) ? 1 : 0;
+      const endsFree = b === T || (b < stretchEnd && rising(b));
+      if (endsFree && moving >= cfg.contactMinFrames) {
+        const m = operatingMotion(s, a, b, cfg);
+        for (let k = a; k < b; k++) [phases[k], details[k]] = ['operating', { operatingKind: m.kind }];
+      }
+      a = b;
+    }
+    t = stretchEnd;
+  }
+
   // Open stretches: approaching / idle by motion, completed after the goal.
   for (let t = 0; t < T; ) {
     if (phases[t] !== null) {
@@ -239,7 +339,8 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
     let e = t;
     while (e < T && phases[e] === null && e < completedFrom === t < completedFrom) e++;
     if (t >= completedFrom) for (let k = t; k < e; k++) phases[k] = 'completed';
-    else labelByMotion(phases, s, t, e, cfg.idleMinFrames, 'idle', 'approaching', cfg.stillSpeed);
+    // idle is "not yet acting": only in the stretch the episode starts with; a pause later is part of the approach
+    else labelByMotion(phases, s, t, e, cfg.idleMinFrames, t === 0 ? 'idle' : 'approaching', 'approaching', cfg.stillSpeed, cfg.restMaxCommand);
     t = e;
   }
 

@@ -15,6 +15,11 @@ export interface PhaseSignals {
   closed: boolean[];
   /** Number of raw command runs the debounce removed. */
   flipsSuppressed: number;
+  /**
+   * Commanded motion max(|actions[t, 0:3]|, |actions[t, 3:6]|), each a fraction of the action's full scale:
+   * the policy's intent to move or turn (a blocked arm still shows it).
+   */
+  command: Float64Array;
   /** Finger opening (m): |q_left| + |q_right| of gripper_states. */
   width: Float64Array;
   /** d(width)/dt (m/s). */
@@ -104,6 +109,12 @@ export function computeSignals(episode: Episode, cfg: ClassifierConfig): PhaseSi
   for (let t = 0; t < T; t++) rawClosed[t] = episode.actions[t * ACTION_DIM + 6] > 0;
   const { closed, suppressed } = debounceCommand(rawClosed, cfg.minCommandRunFrames);
 
+  const command = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    const a = (d: number) => episode.actions[t * ACTION_DIM + d];
+    command[t] = Math.max(Math.hypot(a(0), a(1), a(2)), Math.hypot(a(3), a(4), a(5)));
+  }
+
   const width = new Float64Array(T);
   for (let t = 0; t < T; t++) width[t] = Math.abs(episode.obs.gripper_states[2 * t]) + Math.abs(episode.obs.gripper_states[2 * t + 1]);
   const widthRate = derivative(width, T, 1, cfg.controlHz);
@@ -119,7 +130,7 @@ export function computeSignals(episode: Episode, cfg: ClassifierConfig): PhaseSi
     angSpeed[t] = Math.hypot(angVel[3 * t], angVel[3 * t + 1], angVel[3 * t + 2]);
     angVelZ[t] = angVel[3 * t + 2];
   }
-  return { length: T, rawClosed, closed, flipsSuppressed: suppressed, width, widthRate, pos, vel, speed, angSpeed, angVelZ };
+  return { length: T, rawClosed, closed, flipsSuppressed: suppressed, command, width, widthRate, pos, vel, speed, angSpeed, angVelZ };
 }
 
 type Quat = [number, number, number, number]; // w, x, y, z

@@ -22,13 +22,13 @@ export type Phase = (typeof PHASES)[number];
 
 export const PHASE_DEFINITIONS: Record<Phase, string> = {
   idle: 'The robot is not yet acting on the task: the gripper is open, empty and nearly still.',
-  approaching: 'The open, empty gripper is moving toward the object or part it is about to grasp or touch.',
-  grasping: 'The gripper is closing its fingers around the target object or part.',
+  approaching: 'The empty gripper (open, or closed to push or hook) is moving toward the object or part it is about to grasp or touch.',
+  grasping: 'The gripper closes its fingers around the target object or part and secures the grip before the arm moves off.',
   transporting: 'The gripper holds the object lifted off its support and carries it toward the goal location.',
-  holding: 'The gripper holds the object firmly and the arm is nearly still.',
+  holding: 'The gripper holds the object firmly and the arm rests nearly still.',
   placing: 'The gripper lowers the held object onto or into its goal location and opens to release it.',
-  operating: 'The gripper acts on an articulated part of the scene (a drawer handle, a knob, a button) to move it along its constrained path.',
-  regrasping: 'After a failed or aborted grasp the gripper reopens, adjusts its position and closes on the object again.',
+  operating: 'The gripper acts on an articulated part of the scene (a drawer handle, a knob, a button) or pushes an object along the table to move it along its path.',
+  regrasping: 'After a failed grasp or a lost object the empty gripper comes up, reopens, moves back into position and closes on the object again.',
   completed: 'The task goal has been reached: the gripper has released the last object and retreats or rests.',
 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyEpisode, debounceCommand, evaluateClassifier, operatingSegments, truthFromPrivileged, uniformKeyframes, phaseSegments } from '../../../../electron/engine/phases/index.js';
+import { DEFAULT_CLASSIFIER_CONFIG, classifyEpisode, debounceCommand, evaluateClassifier, operatingSegments, truthFromPrivileged, uniformKeyframes, phaseSegments } from '../../../../electron/engine/phases/index.js';
 import { LabError } from '../../../../electron/engine/errors.js';
 import { syntheticDataset, syntheticEpisode } from './fixtures.js';
 
@@ -46,8 +46,9 @@ describe('rule-based phase classifier on noisy synthetic rollouts', () => {
       let flips = 0;
       const cmd = (t: number) => clean.actions[t * 7 + 6];
       for (let t = 4; t < clean.length - 4; t += 9) {
-        // Away from real command changes (a flip next to one only shifts it by a frame, by design).
-        if ([-3, -2, -1, 1, 2, 3].some((k) => cmd(t + k) !== cmd(t))) continue;
+        // Away from real command changes (a flip closer to one than the debounce length only shifts it, by design).
+        const near = DEFAULT_CLASSIFIER_CONFIG.minCommandRunFrames;
+        if (Array.from({ length: 2 * near + 1 }, (_, i) => i - near).some((k) => cmd(t + k) !== cmd(t))) continue;
         noisy.actions[t * 7 + 6] *= -1; // one-frame, self-revoking
         flips++;
       }
