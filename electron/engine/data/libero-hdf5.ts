@@ -145,23 +145,18 @@ function commit(tmp: string, target: string): void {
   renameSync(tmp, target);
 }
 
-/** Write episodes as a new LIBERO-layout file (replacing any file at `target`, atomically). */
-export async function writeLiberoHdf5(target: string, episodes: Episode[], meta?: LiberoFileMeta): Promise<string[]> {
-  if (episodes.length === 0) throw invalidInput('writeLiberoHdf5: no episodes to write', { file: target });
-  episodes.forEach(checkEpisode);
-  const lib = await h5();
-  mkdirSync(path.dirname(target), { recursive: true });
+/**
+ * Build the file under a temp name next to `target` (`prepare` may seed it, e.g. with a copy of the
+ * current file), then fsync and rename it over the target; on any error the temp file goes and the
+ * target is untouched.
+ */
+function writeViaTemp(lib: Awaited<ReturnType<typeof h5>>, target: string, mode: 'w' | 'a', prepare: ((tmp: string) => void) | null, body: (file: H5File) => string[]): string[] {
   const tmp = tempPath(target);
   let file: H5File | null = null;
   try {
-    file = openChecked(lib, tmp, 'w');
-    const data = file.create_group('data');
-    writeFileAttrs(data, meta ?? defaultMeta(episodes[0]));
-    const names = episodes.map((ep, i) => {
-      writeDemo(data, `demo_${i}`, ep);
-      return `demo_${i}`;
-    });
-    setCounts(file, data);
+    prepare?.(tmp);
+    file = openChecked(lib, tmp, mode);
+    const names = body(file);
     file.close();
     file = null;
     commit(tmp, target);
@@ -171,6 +166,24 @@ export async function writeLiberoHdf5(target: string, episodes: Episode[], meta?
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** Write episodes as a new LIBERO-layout file (replacing any file at `target`, atomically). */
+export async function writeLiberoHdf5(target: string, episodes: Episode[], meta?: LiberoFileMeta): Promise<string[]> {
+  if (episodes.length === 0) throw invalidInput('writeLiberoHdf5: no episodes to write', { file: target });
+  episodes.forEach(checkEpisode);
+  const lib = await h5();
+  mkdirSync(path.dirname(target), { recursive: true });
+  return writeViaTemp(lib, target, 'w', null, (file) => {
+    const data = file.create_group('data');
+    writeFileAttrs(data, meta ?? defaultMeta(episodes[0]));
+    const names = episodes.map((ep, i) => {
+      writeDemo(data, `demo_${i}`, ep);
+      return `demo_${i}`;
+    });
+    setCounts(file, data);
+    return names;
+  });
 }
 
 /**
@@ -187,11 +200,7 @@ export async function appendLiberoHdf5(target: string, episodes: Episode[], meta
   const existing = reader.demoKeys;
   reader.close();
   const lib = await h5();
-  const tmp = tempPath(target);
-  let file: H5File | null = null;
-  try {
-    copyFileSync(target, tmp);
-    file = openChecked(lib, tmp, 'a');
+  return writeViaTemp(lib, target, 'a', (tmp) => copyFileSync(target, tmp), (file) => {
     const data = file.get('data') as Group;
     let next = existing.length === 0 ? 0 : Number(existing[existing.length - 1].slice(5)) + 1;
     const names = episodes.map((ep) => {
@@ -200,15 +209,8 @@ export async function appendLiberoHdf5(target: string, episodes: Episode[], meta
       return name;
     });
     setCounts(file, data);
-    file.close();
-    file = null;
-    commit(tmp, target);
     return names;
-  } catch (err) {
-    if (file) file.close();
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  });
 }
 
 // ---------------------------------------------------------------- reading
