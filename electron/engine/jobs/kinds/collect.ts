@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -33,11 +34,11 @@ export const CollectParams = z
     seed: z.number().int().default(0),
     imageSize: z.number().int().min(8).max(512).default(128),
     keepFailures: z.boolean().default(false),
-    /** Recorded frames per episode; default the suite's limit (OpenVLA's), less the warm-up. */
+    /** Recorded frames per episode after the warm-up; default the suite's limit (OpenVLA's). */
     maxSteps: z.number().int().min(1).optional(),
     flushEvery: z.number().int().min(1).default(5),
-    /** Worker processes, one task at a time each; 1 = in this process. */
-    workers: z.number().int().min(1).max(64).default(1),
+    /** Worker processes, one task at a time each (default: one per core); 1 = in this process. */
+    workers: z.number().int().min(1).max(64).optional(),
   })
   .strict();
 export type CollectParams = z.input<typeof CollectParams>;
@@ -69,7 +70,7 @@ export async function collectJob(ctx: JobContext): Promise<CollectResult & { dat
   const outDir = path.join(root, 'data');
   const started = Date.now();
   const teacherName = makeTeacher(p.teacher, p.seed).name;
-  const workers = Math.min(p.workers, tasks.length);
+  const workers = Math.min(p.workers ?? os.availableParallelism(), tasks.length);
   ctx.log(`collect ${p.suite} tasks ${tasks.join(',')} × ${p.episodesPerTask} episodes, teacher ${teacherName}, seed ${p.seed}, images ${p.imageSize}px, ${workers} process(es) → ${outDir}`);
   ctx.progress(0, 'starting the simulator');
   const spec = (task: number): CollectTaskSpec => ({
