@@ -41,7 +41,7 @@ describe('distill recipe', () => {
     const job = await env.lab.supervisor.waitFor(env.lab.supervisor.start('distill', exp.id, exp.config).id);
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded');
     const r = job.result as { ran: string[]; outputs: Record<string, unknown> };
-    expect(r.ran).toEqual(['collect', 'annotate', 'train', 'evaluate']);
+    expect(r.ran).toEqual(['collect', 'annotate', 'train', 'evaluate', 'report']);
 
     expect(existsSync(path.join(expDir, 'data', 'object', 'task_0.hdf5'))).toBe(true);
     for (const run of ['lambda-0.5', 'no-vlm']) expect(existsSync(path.join(expDir, 'students', run, 'policy.onnx'))).toBe(true);
@@ -49,6 +49,11 @@ describe('distill recipe', () => {
     const matrix = tables.find((t) => t.id.startsWith('matrix'));
     expect(matrix, `tables: ${tables.map((t) => t.id)}`).toBeDefined();
     expect(matrix!.columns.join(' ')).toContain('teacher');
+    const table1 = tables.find((t) => t.id === 'table1-suites')!;
+    expect(table1.rows.map((row) => row[0].text)).toEqual(expect.arrayContaining(['teacher', 'student λ=0.5', 'student, no VLM']));
+    const table5 = tables.find((t) => t.id === 'table5-per-task-lambda')!;
+    expect(table5.columns.join(' ')).toContain('λ=0.5');
+    expect(existsSync(path.join(expDir, 'eval', 'tables', 'table5-per-task-lambda.tex'))).toBe(true);
     // Every policy ran every trial: 2 trials × 3 policies in the trial logs.
     for (const id of ['teacher', 'lambda-0.5', 'no-vlm']) {
       const lines = readFileSync(path.join(expDir, 'eval', id, 'trials.jsonl'), 'utf8').trim().split('\n');

@@ -8,7 +8,7 @@ import { StudentOnnxPolicy } from '../../evaluate/student-policy.js';
 import { parseProtocol } from '../../evaluate/protocol.js';
 import { evaluationTables } from '../../evaluate/report.js';
 import { defaultWorkers } from '../../evaluate/scheduler.js';
-import { toCsv, toLatex, toMarkdown } from '../../evaluate/tables.js';
+import { toCsv, toLatex, toMarkdown, type ResultTable } from '../../evaluate/tables.js';
 import { ChunkExecutionSchema } from '../../evaluate/trial.js';
 import type { JobContext } from '../context.js';
 
@@ -97,18 +97,7 @@ export async function evaluateJob(ctx: JobContext): Promise<unknown> {
   ctx.progress(0.98, 'tables');
   const records = results.flatMap((r) => r.records);
   const tables = evaluationTables(records, { policies: ids, reference, suites: p.suites, tasks: p.tasks, seed: p.seed, warmupSteps: p.warmupSteps });
-  for (const t of tables) {
-    ctx.record('table', t);
-    for (const [ext, render] of [
-      ['md', toMarkdown],
-      ['csv', toCsv],
-      ['tex', toLatex],
-    ] as const) {
-      const rel = path.join('eval', 'tables', `${t.id}.${ext}`);
-      await writeFileAtomic(path.join(expDir, rel), render(t));
-      ctx.artifact(`table-${ext}`, rel, { table: t.id });
-    }
-  }
+  await publishTables(ctx, expDir, tables);
   ctx.progress(1, 'done');
   return {
     reference,
@@ -129,4 +118,20 @@ export async function evaluateJob(ctx: JobContext): Promise<unknown> {
     }),
     tables: tables.map((t) => t.id),
   };
+}
+
+/** Record result tables for the UI and write each as Markdown, CSV and LaTeX under eval/tables/. */
+export async function publishTables(ctx: JobContext, expDir: string, tables: readonly ResultTable[]): Promise<void> {
+  for (const t of tables) {
+    ctx.record('table', t);
+    for (const [ext, render] of [
+      ['md', toMarkdown],
+      ['csv', toCsv],
+      ['tex', toLatex],
+    ] as const) {
+      const rel = path.join('eval', 'tables', `${t.id}.${ext}`);
+      await writeFileAtomic(path.join(expDir, rel), render(t));
+      ctx.artifact(`table-${ext}`, rel, { table: t.id });
+    }
+  }
 }

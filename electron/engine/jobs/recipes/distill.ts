@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { LabError } from '../../errors.js';
 import { loadJobHandler } from '../registry.js';
+import path from 'node:path';
 import { ChunkExecutionSchema } from '../../evaluate/trial.js';
+import { readTrials } from '../../evaluate/trial-log.js';
+import { perTaskTable, suiteTable, type ResultTable } from '../../evaluate/tables.js';
+import { publishTables } from '../kinds/evaluate.js';
 import type { JobContext } from '../context.js';
 import { runPipeline, stageJobContext, type Stage, type StageContext } from './pipeline.js';
 
 /**
  * The `distill` recipe (issue 8): one experiment = teacher + suites + taxonomy + annotator + student +
  * λ grid + K + seeds, run as collect → annotate → train (one student per λ and the no-VLM baseline) →
- * evaluate (teacher and every student under one protocol). Each stage is the job kind of the same name
+ * evaluate (teacher and every student under one protocol) → report (the paper's tables). Each stage is the job kind of the same name
  * run inside the pipeline, so a stage behaves exactly as when started alone; the pipeline skips stages
  * already done with the same settings and resumes a crashed one from its own checkpoints.
  */
@@ -137,6 +141,52 @@ export const distillStages: Stage<DistillConfig>[] = [
   },
 ];
 
+/**
+ * The paper's comparison tables from the stored trials: Table 1/2 (suite × method, relative gap of the
+ * first student vs the teacher, paired bootstrap) and Table 5/6 (per task, every λ student vs the no-VLM
+ * baseline; cells that beat it in bold, * where McNemar/Fisher says the difference is significant).
+ */
+const reportStage: Stage<DistillConfig> = {
+  name: 'report',
+  weight: 0.2,
+  settings: () => ({}),
+  async run(stage) {
+    const c = stage.config;
+    const expDir = stage.job.experimentDir!;
+    const runs = studentRuns(c);
+    const ids = ['teacher', ...runs.map((r) => r.runId)];
+    const records = ids.flatMap((id) => readTrials(path.join(expDir, 'eval', id, 'trials.jsonl')).records);
+    const method = (id: string) => ({ label: id === 'teacher' ? 'teacher' : id.startsWith('lambda-') ? `student λ=${id.slice(7)}` : 'student, no VLM', policy: id });
+    const tables: ResultTable[] = [
+      suiteTable(records, {
+        id: 'table1-suites',
+        title: 'Closed-loop success (%) per suite: teacher vs students (paper Table 1/2)',
+        suites: c.suites,
+        teacher: method('teacher'),
+        methods: runs.map((r) => method(r.runId)),
+        gapOf: method(runs[0].runId).label,
+        bootstrap: { seed: c.seed },
+      }),
+    ];
+    const lambdaRuns = runs.filter((r) => r.descriptions === 'sidecar');
+    if (c.baseline && lambdaRuns.length) {
+      tables.push(
+        perTaskTable(records, {
+          id: 'table5-per-task-lambda',
+          title: 'Per-task success (%) of each λ vs the no-VLM baseline (paper Table 5/6)',
+          suites: c.suites,
+          tasks: c.tasks,
+          baseline: method('no-vlm'),
+          variants: lambdaRuns.map((r) => method(r.runId)),
+        }),
+      );
+    }
+    stage.progress(0.5, 'tables');
+    await publishTables(stage.job, expDir, tables);
+    return { tables: tables.map((t) => t.id) };
+  },
+};
+
 export function parseDistillConfig(raw: unknown): DistillConfig {
   const parsed = DistillConfig.safeParse(raw ?? {});
   if (!parsed.success) {
@@ -150,7 +200,7 @@ export function parseDistillConfig(raw: unknown): DistillConfig {
 export async function distillJob(ctx: JobContext): Promise<unknown> {
   const config = parseDistillConfig(ctx.params);
   ctx.log(`distill: ${JSON.stringify(config)}`);
-  const r = await runPipeline(ctx, distillStages, config);
+  const r = await runPipeline(ctx, [...distillStages, reportStage], config);
   ctx.progress(1, 'done');
   return { config, ran: r.ran, skipped: r.skipped, outputs: r.outputs };
 }
