@@ -154,19 +154,20 @@ export class LabStore {
     id: string,
     patch: { status?: JobStatus; progress?: JobProgress; result?: unknown; error?: Job['error']; pid?: number | null; attemptsDelta?: number },
   ): Job {
-    const cur = this.getJob(id);
-    this.db
-      .prepare('UPDATE jobs SET status = ?, progress = ?, result = ?, error = ?, pid = ?, attempts = attempts + ?, updated_at = ? WHERE id = ?')
-      .run(
-        patch.status ?? cur.status,
-        JSON.stringify(patch.progress ?? cur.progress),
-        patch.result !== undefined ? JSON.stringify(patch.result) : cur.result === null ? null : JSON.stringify(cur.result),
-        patch.error !== undefined ? (patch.error ? JSON.stringify(patch.error) : null) : cur.error ? JSON.stringify(cur.error) : null,
-        patch.pid !== undefined ? patch.pid : ((this.db.prepare('SELECT pid FROM jobs WHERE id = ?').get(id) as { pid: number | null }).pid ?? null),
-        patch.attemptsDelta ?? 0,
-        now(),
-        id,
-      );
+    // Only the columns the patch names change (progress arrives up to ten times a second per job).
+    const sets: string[] = ['updated_at = ?', 'attempts = attempts + ?'];
+    const values: unknown[] = [now(), patch.attemptsDelta ?? 0];
+    const set = (column: string, value: unknown) => {
+      sets.push(`${column} = ?`);
+      values.push(value);
+    };
+    if (patch.status !== undefined) set('status', patch.status);
+    if (patch.progress !== undefined) set('progress', JSON.stringify(patch.progress));
+    if (patch.result !== undefined) set('result', JSON.stringify(patch.result));
+    if (patch.error !== undefined) set('error', patch.error ? JSON.stringify(patch.error) : null);
+    if (patch.pid !== undefined) set('pid', patch.pid);
+    const info = this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    if (Number(info.changes) === 0) throw new LabError('NOT_FOUND', `No job with id ${id}`, { jobId: id });
     return this.getJob(id);
   }
 

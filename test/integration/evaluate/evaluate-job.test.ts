@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultTableSchema } from '../../../electron/api/schemas.js';
 import { parseTrialRecord, trialKey } from '../../../electron/engine/evaluate/trial.js';
 import { testLab } from '../../helpers/lab.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 let env: ReturnType<typeof testLab>;
 beforeAll(() => {
@@ -11,13 +12,6 @@ beforeAll(() => {
 });
 afterAll(() => env.cleanup());
 
-const waitUntil = async (cond: () => boolean, timeoutMs = 90_000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '') : []);
 
 describe('evaluate job over the job supervisor', () => {

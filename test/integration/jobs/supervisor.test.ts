@@ -7,6 +7,7 @@ import { forkSpawner } from '../../../electron/engine/jobs/fork-process.js';
 import { workerEntry } from '../../../electron/cli/paths.js';
 import { LabError } from '../../../electron/engine/errors.js';
 import { testLab } from '../../helpers/lab.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 let env: ReturnType<typeof testLab>;
 beforeAll(() => {
@@ -14,13 +15,6 @@ beforeAll(() => {
 });
 afterAll(() => env.cleanup());
 
-const waitUntil = async (cond: () => boolean, timeoutMs = 60_000) => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('job supervisor over forked workers', () => {
   it('runs the self-test job: progress events, logs, an artifact, a real result', async () => {
