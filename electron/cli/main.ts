@@ -181,6 +181,7 @@ program
 
 program
   .command('bench <suite> [args...]')
+  .allowUnknownOption() // suite flags (--threads, --frames, …) belong to the suite
   .description(`benchmarks, written to docs/bench/<suite>.json and a line in docs/BENCHMARKS.md (suites: ${Object.keys(benchSuites).join(', ') || 'none yet'})`)
   .action(async (suite: string, args: string[]) => {
     const load = benchSuites[suite];

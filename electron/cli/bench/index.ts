@@ -15,4 +15,6 @@ export const benchSuites: Record<string, () => Promise<BenchSuite>> = {
   student: async () => (await import('./student.js')).default,
   expert: async () => (await import('./expert.js')).default,
   eval: async () => (await import('./eval.js')).default,
+  int8: async () => (await import('./int8.js')).default,
+  train: async () => (await import('./train.js')).default,
 };

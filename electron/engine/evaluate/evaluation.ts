@@ -3,7 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import type { PolicyEntry } from './policies.js';
+import { trainingCoverage, type TrainingCoverage } from './coverage.js';
+import { parsePolicySpec, type PolicyEntry } from './policies.js';
+import { StudentOnnxPolicy } from './student-policy.js';
 import { planTrials, remainingTrials, uniqueTrials, type Protocol, type TrialSpec } from './protocol.js';
 import { defaultWorkers, runTrials, type TrialProgress } from './scheduler.js';
 import { trialKey, type TrialRecord } from './trial.js';
@@ -16,7 +18,8 @@ import { TrialSession, type TrialSessionConfig } from './trial-session.js';
  * `<evalDir>/trials.jsonl` is the append-only record of finished trials; a rerun plans the protocol,
  * drops what the log already holds (remainingTrials: each trial counted once, a seed mismatch is a
  * CONFLICT) and runs the rest over `workers` processes (one per core by default; 1 = in this process),
- * appending each record as it finishes. A kill loses at most the trials in flight.
+ * appending each record as it finishes. A kill loses at most the trials in flight. A student evaluated on
+ * suites or tasks it was not trained on still runs; the gap is kept in evaluation.json (`coverage`).
  */
 export interface EvaluatePolicyOptions {
   entry: PolicyEntry;
@@ -34,6 +37,8 @@ export interface EvaluatePolicyOptions {
   onTrial?: (p: TrialProgress<TrialRecord> & { skipped: number }) => void;
   /** Force worker processes even with workers = 1 (tests). */
   forceProcesses?: boolean;
+  /** The student's training coverage if the caller already checked it; computed here for a student otherwise. */
+  coverage?: TrainingCoverage | null;
 }
 
 export interface PolicyEvaluation {
@@ -43,6 +48,15 @@ export interface PolicyEvaluation {
   ran: number;
   skipped: number;
   workers: number;
+  /** For a student: were the evaluated suites/tasks in its training data (null for teachers and baselines). */
+  coverage: TrainingCoverage | null;
+}
+
+/** A student's training coverage under a protocol; null for every other kind of policy. */
+export function studentCoverage(entry: PolicyEntry, protocol: Pick<Protocol, 'suites' | 'tasks'>, baseDir: string): TrainingCoverage | null {
+  const spec = parsePolicySpec(entry.spec);
+  if (spec.kind !== 'student') return null;
+  return trainingCoverage(StudentOnnxPolicy.readMeta(path.resolve(baseDir, spec.file)), protocol.suites, protocol.tasks, entry.id);
 }
 
 export const trialLogFile = (evalDir: string) => path.join(evalDir, 'trials.jsonl');
@@ -71,7 +85,8 @@ export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<Polic
   const log = trialLogFile(evalDir);
   // The protocol and policy this folder was evaluated under, recorded (seeds included) and checked.
   const metaFile = path.join(evalDir, 'evaluation.json');
-  const meta = { policy: entry, protocol };
+  const coverage = opts.coverage !== undefined ? opts.coverage : studentCoverage(entry, protocol, opts.baseDir);
+  const meta = { policy: entry, protocol, coverage };
   if (existsSync(metaFile)) {
     const prev = JSON.parse(readFileSync(metaFile, 'utf8')) as typeof meta;
     if (prev.policy?.spec !== entry.spec || prev.policy?.textMode !== entry.textMode) {
@@ -115,5 +130,5 @@ export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<Polic
       await local?.close();
     }
   }
-  return { policyId: entry.id, records: planRecords(plan, (await loadLog(log)).values()), ran: todo.length, skipped, workers };
+  return { policyId: entry.id, records: planRecords(plan, (await loadLog(log)).values()), ran: todo.length, skipped, workers, coverage };
 }

@@ -5,6 +5,7 @@
  * test, and the resumable per-policy evaluation the `evaluate` job runs.
  */
 export * from './chunk-executor.js';
+export * from './coverage.js';
 export * from './evaluation.js';
 export * from './frames.js';
 export * from './policies.js';
@@ -17,6 +18,7 @@ export * from './protocol.js';
 export * from './scheduler.js';
 export * from './stats.js';
 export * from './tables.js';
+export * from './taxonomy-ablation.js';
 export * from './trial.js';
 export * from './trial-log.js';
 export * from './trial-workers.js';

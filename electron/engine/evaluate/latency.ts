@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { invalidInput } from '../errors.js';
+import { uniqueTrials } from './protocol.js';
 import { quantileSorted } from './stats.js';
+import type { TrialRecord } from './trial.js';
 
 /**
  * Latency of one policy step (paper Table 3): time `act()` over `iterations` calls after `warmup` calls
@@ -63,3 +65,22 @@ export function summarizeLatency(samplesMs: readonly number[]): Pick<LatencyResu
 
 /** Speedup of `x` over `reference`: how many of x's steps fit in one reference step. */
 export const speedup = (x: { secPerStep: number }, reference: { secPerStep: number }) => reference.secPerStep / x.secPerStep;
+
+/**
+ * One policy's stored trials that timed at least one query, each trial once (uniqueTrials: a trial
+ * written twice across a crash is not counted twice), in the order given. The one place the closed-loop
+ * latency tables (report.ts: `latency`, Table 3) take their trials from.
+ */
+export function timedTrials(records: Iterable<TrialRecord>, policyId: string): TrialRecord[] {
+  return uniqueTrials(records).filter((r) => r.policyId === policyId && r.policyMs.length > 0);
+}
+
+/**
+ * The per-query policy times (ms) of those trials, concatenated in trial order, with each trial's first
+ * `warmupQueries` queries dropped: the first act() of an episode pays one-off costs (the ONNX session's
+ * first run, the episode's text features, allocator growth) that a steady control loop does not.
+ */
+export function querySamples(trials: readonly TrialRecord[], warmupQueries = 0): number[] {
+  if (!Number.isInteger(warmupQueries) || warmupQueries < 0) throw invalidInput('warmupQueries must be a non-negative integer', { field: 'warmupQueries', value: warmupQueries });
+  return trials.flatMap((r) => r.policyMs.slice(warmupQueries));
+}

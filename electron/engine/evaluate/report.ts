@@ -1,6 +1,7 @@
 import { flipAudit, seriesFromTrials } from '../audit/flips.js';
-import { summarizeLatency } from './latency.js';
-import { flipTable, perTaskTable, suiteTable, type MethodSpec, type ResultTable } from './tables.js';
+import { invalidInput } from '../errors.js';
+import { querySamples, summarizeLatency, timedTrials } from './latency.js';
+import { efficiencyTable, flipTable, perTaskTable, suiteTable, type EfficiencyRow, type MethodSpec, type ResultTable } from './tables.js';
 import type { TrialRecord } from './trial.js';
 
 /**
@@ -13,6 +14,8 @@ import type { TrialRecord } from './trial.js';
  * - `flips`: the gripper flip audit of the trials (spurious sign reverts within 5 frames);
  * - `latency`: per policy, the policy's time per query (median, p95, Hz) apart from the simulator's
  *   time per step, and the policy's share of the trial time.
+ * `efficiencyFromTrials` builds the paper's Table 3 from the same per-query samples (latency.ts
+ * `timedTrials`/`querySamples`), each trial's first query excluded; the distill report publishes it.
  */
 export interface EvaluationTablesOptions {
   /** Policy ids in the order they were given; `reference` (the teacher) goes first. */
@@ -23,15 +26,17 @@ export interface EvaluationTablesOptions {
   seed: number;
   /** Paired bootstrap resamples for the suite gap (default 2,000: the job's tables, not the paper's). */
   resamples?: number;
+  /** Extra notes for the success matrix (e.g. a student evaluated on tasks it was not trained on). */
+  notes?: readonly string[];
 }
 
 const method = (id: string): MethodSpec => ({ label: id, policy: id });
 
 export function latencyTable(records: readonly TrialRecord[], policies: readonly string[], warmupSteps: number): ResultTable {
   const rows = policies.flatMap((id) => {
-    const own = records.filter((r) => r.policyId === id && r.policyMs.length > 0);
+    const own = timedTrials(records, id);
     if (own.length === 0) return [];
-    const lat = summarizeLatency(own.flatMap((r) => r.policyMs));
+    const lat = summarizeLatency(querySamples(own));
     const steps = own.reduce((s, r) => s + r.steps, 0);
     const simMs = own.reduce((s, r) => s + r.simMs, 0);
     const policyMs = own.reduce((s, r) => s + r.policyMs.reduce((a, b) => a + b, 0), 0);
@@ -57,24 +62,77 @@ export function latencyTable(records: readonly TrialRecord[], policies: readonly
     columns: ['Policy', 'Queries', 'Queries/step', 'ms/query (median)', 'ms/query (p95)', 'Hz', 'Sim ms/step', 'Policy share'],
     rows,
     notes: [
-      'Policy time is act() alone (wall clock in the trial worker, first queries included); simulator time is reset + warm-up + steps with 128×128 rendering. Workers share the CPU, so absolute figures depend on the worker count; the latency benchmark (paper Table 3) is `npm run bench -- eval`.',
+      'Policy time is act() alone (wall clock in the trial worker, first queries included); simulator time is reset + warm-up + steps with 128×128 rendering. Workers share the CPU, so absolute figures depend on the worker count. Paper Table 3 (first query of each trial excluded as warm-up) is in the distill report (efficiencyFromTrials); the standalone benchmark is `npm run bench -- eval`.',
     ],
   };
+}
+
+/** A policy of Table 3: its trials' id, its row label, and its learned parameter count (null: none, e.g. scripted). */
+export interface EfficiencyPolicy {
+  id: string;
+  label?: string;
+  params: number | null;
+}
+
+export interface EfficiencyFromTrialsOptions {
+  /** The id of the reference policy (the protocol's teacher): its speedup is 1. */
+  reference: string;
+  /** Execution provider the trials ran on, named in the note (e.g. 'cpu'). */
+  provider: string;
+  /** Queries dropped at the start of each trial as warm-up (default 1: the first query). */
+  warmupQueries?: number;
+  id?: string;
+  title?: string;
+  notes?: readonly string[];
+}
+
+/**
+ * Table 3 from stored closed-loop trials: per policy, sec/step = the median (and p95) of its per-query
+ * policy times over all its trials with each trial's first `warmupQueries` queries excluded, Hz =
+ * 1 / median, speedup vs the reference. A policy without a timed query left is listed in the notes, not
+ * as a row; the reference must have one.
+ */
+export function efficiencyFromTrials(records: readonly TrialRecord[], policies: readonly EfficiencyPolicy[], opts: EfficiencyFromTrialsOptions): ResultTable {
+  const warmup = opts.warmupQueries ?? 1;
+  const labelOf = (p: EfficiencyPolicy) => p.label ?? p.id;
+  const rows: EfficiencyRow[] = [];
+  const counts: string[] = [];
+  const untimed: string[] = [];
+  for (const p of policies) {
+    const trials = timedTrials(records, p.id);
+    const samples = querySamples(trials, warmup);
+    if (samples.length === 0) {
+      untimed.push(labelOf(p));
+      continue;
+    }
+    const lat = summarizeLatency(samples);
+    rows.push({ label: labelOf(p), params: p.params, secPerStep: lat.secPerStep, p95SecPerStep: lat.p95Ms / 1000, hz: lat.hz });
+    counts.push(`${labelOf(p)} ${samples.length} over ${trials.length} trial${trials.length === 1 ? '' : 's'}`);
+  }
+  const ref = policies.find((p) => p.id === opts.reference);
+  if (!ref) throw invalidInput(`reference '${opts.reference}' is not one of the policies`, { field: 'reference' });
+  if (untimed.includes(labelOf(ref))) throw invalidInput(`reference '${opts.reference}' has no timed policy query left after excluding ${warmup} per trial`, { field: 'reference' });
+  const notes = [
+    `sec/step is the wall time of one policy query (act()) in the closed-loop trials, ${warmup === 0 ? 'every query counted (none excluded as warm-up)' : `each trial's first ${warmup === 1 ? 'query' : `${warmup} queries`} excluded as warm-up`}; Hz = 1 / median. Timed queries: ${counts.join('; ')}.`,
+    ...(untimed.length > 0 ? [`No timed query left after the warm-up: ${untimed.join(', ')}.`] : []),
+    ...(opts.notes ?? []),
+  ];
+  return efficiencyTable(rows, { reference: labelOf(ref), provider: opts.provider, id: opts.id, title: opts.title, notes });
 }
 
 export function evaluationTables(records: readonly TrialRecord[], opts: EvaluationTablesOptions & { warmupSteps: number }): ResultTable[] {
   const others = opts.policies.filter((p) => p !== opts.reference);
   const tables: ResultTable[] = [];
-  tables.push(
-    perTaskTable(records, {
-      id: 'matrix',
-      title: `Success rate (%) per task, vs ${opts.reference}`,
-      suites: opts.suites,
-      tasks: opts.tasks,
-      baseline: method(opts.reference),
-      variants: others.map(method),
-    }),
-  );
+  const matrix = perTaskTable(records, {
+    id: 'matrix',
+    title: `Success rate (%) per task, vs ${opts.reference}`,
+    suites: opts.suites,
+    tasks: opts.tasks,
+    baseline: method(opts.reference),
+    variants: others.map(method),
+  });
+  matrix.notes.push(...(opts.notes ?? []));
+  tables.push(matrix);
   tables.push(
     suiteTable(records, {
       id: 'suites',

@@ -5,10 +5,30 @@ import { LabError } from '../errors.js';
 import { decodeModel } from '../graph/index.js';
 import { policyText, type PolicyMeta, type TextMode } from '../model/policy.js';
 import { framePixels } from '../model/preprocess.js';
-import { tokenizeRow, tokenizerFor, type TextTokenizer } from '../model/tokenizer.js';
+import { type ClipBpeTokenizer, clipTokenizerFromSpec, tokenizeRow, tokenizerFor, type TextTokenizer } from '../model/tokenizer.js';
 import type { Phase } from '../phases/index.js';
 import type { Observation, PolicyContext } from '../teacher/policy.js';
 import type { PhaseAwarePolicy } from './runner.js';
+
+/**
+ * The action normalization a policy declares must be the one this lab's policies use: per-dimension
+ * 1st/99th percentile bounds (q01, q99) over the 7 action dimensions, finite, q01 ≤ q99 (OpenVLA's
+ * BOUNDS_Q99; the graph un-normalizes with them). Anything else is refused at load, naming the file and the field.
+ */
+function checkNormalization(file: string, stats: Partial<PolicyMeta['stats']> | undefined): void {
+  const fail = (code: 'SHAPE_MISMATCH' | 'UNSUPPORTED' | 'CORRUPT_FILE', field: string, why: string, extra: Record<string, unknown> = {}) =>
+    new LabError(code, `${file}: field ${field}: ${why}`, { file, field, ...extra });
+  if (!stats || typeof stats !== 'object') throw fail('CORRUPT_FILE', 'stats', 'no action normalization statistics');
+  for (const key of ['q01', 'q99'] as const) {
+    const v = stats[key];
+    if (!Array.isArray(v)) throw fail('UNSUPPORTED', `stats.${key}`, `no ${key} bound: the actions are normalized another way (${Object.keys(stats).join(', ') || 'no fields'}); a VLA-AD policy un-normalizes with per-dimension 1st/99th percentile bounds (q01, q99)`);
+    if (v.length !== ACTION_DIM) throw fail('SHAPE_MISMATCH', `stats.${key}`, `action normalization is ${v.length}-wide, this protocol drives ${ACTION_DIM}-D actions (a policy for another action space)`, { width: v.length });
+    const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+    if (bad >= 0) throw fail('CORRUPT_FILE', `stats.${key}[${bad}]`, `not a finite number (${JSON.stringify(v[bad])})`);
+  }
+  const inverted = stats.q01!.findIndex((lo, d) => lo > stats.q99![d]);
+  if (inverted >= 0) throw fail('CORRUPT_FILE', `stats.q99[${inverted}]`, `upper bound ${stats.q99![inverted]} is below the lower bound stats.q01[${inverted}] = ${stats.q01![inverted]}`);
+}
 
 /**
  * The student's exported `policy.onnx` (model/policy.ts exportPolicy) as an evaluation policy: the
@@ -20,8 +40,9 @@ import type { PhaseAwarePolicy } from './runner.js';
  * the runner's online, proprioception-only classifier gives the current frame (runner.ts setPhase). The
  * label is the 9-phase name, which is also the 9-phase taxonomy's label (the default one).
  *
- * Bad files fail at load, naming what is wrong: another format, action stats that are not 7-wide (a
- * policy trained for another action space), outputs other than K×7.
+ * Bad files fail at load, naming the file and the field: another format, action stats that are not 7-wide
+ * (a policy trained for another action space) or not q01/q99 bounds (another normalization), a graph whose
+ * declared `actions` output is not K×7 (checked again on every step for graphs with dynamic shapes).
  */
 export class StudentOnnxPolicy implements PhaseAwarePolicy {
   readonly name: string;
@@ -39,6 +60,20 @@ export class StudentOnnxPolicy implements PhaseAwarePolicy {
     this.name = `student:${meta.runId}:${textMode}`;
   }
 
+  /** The CLIP BPE tokenizer embedded by exportPolicy (metadata `vla_ad_tokenizer`), if any. */
+  static embeddedTokenizer(file: string): ClipBpeTokenizer | undefined {
+    const props = (decodeModel(readFileSync(file)).metadataProps ?? []) as { key: string; value: string }[];
+    const own = props.find((p) => p.key === 'vla_ad_tokenizer');
+    if (!own) return undefined;
+    let spec: unknown;
+    try {
+      spec = JSON.parse(own.value);
+    } catch (e) {
+      throw new LabError('CORRUPT_FILE', `${file}: metadata vla_ad_tokenizer: ${(e as Error).message}`, { file, field: 'vla_ad_tokenizer' });
+    }
+    return clipTokenizerFromSpec(spec, file);
+  }
+
   static readMeta(file: string): PolicyMeta {
     if (!existsSync(file)) throw new LabError('NOT_FOUND', `student policy ${file} does not exist`, { field: 'spec', file });
     let meta: unknown;
@@ -52,16 +87,14 @@ export class StudentOnnxPolicy implements PhaseAwarePolicy {
     }
     const m = meta as Partial<PolicyMeta> | null;
     if (!m || m.format !== 'vla-ad-policy/1') throw new LabError('CORRUPT_FILE', `${file} is not a VLA-AD policy (no vla_ad_policy/1 metadata)`, { file, field: 'format' });
-    if (!m.stats || m.stats.q01?.length !== ACTION_DIM || m.stats.q99?.length !== ACTION_DIM) {
-      throw new LabError('SHAPE_MISMATCH', `${file}: action normalization has width ${m.stats?.q01?.length}, this protocol drives ${ACTION_DIM}-D actions`, { file, field: 'stats.q01' });
-    }
+    checkNormalization(file, m.stats);
     if (!m.config || !m.textLength || !m.preprocessing) throw new LabError('CORRUPT_FILE', `${file}: metadata lacks config/textLength/preprocessing`, { file });
     return m as PolicyMeta;
   }
 
   static async create(file: string, opts: { textMode?: TextMode; tokenizerDir?: string; threads?: number } = {}): Promise<StudentOnnxPolicy> {
     const meta = StudentOnnxPolicy.readMeta(file);
-    const tok = tokenizerFor(meta.config, opts.tokenizerDir);
+    const tok = tokenizerFor(meta.config, opts.tokenizerDir ?? StudentOnnxPolicy.embeddedTokenizer(file));
     const session = await ort.InferenceSession.create(file, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
@@ -73,6 +106,12 @@ export class StudentOnnxPolicy implements PhaseAwarePolicy {
       if (!session.inputNames.includes(name)) throw new LabError('CORRUPT_FILE', `${file}: no input '${name}' (inputs: ${session.inputNames.join(', ')})`, { file, field: 'inputs' });
     }
     if (!session.outputNames.includes('actions')) throw new LabError('CORRUPT_FILE', `${file}: no output 'actions'`, { file, field: 'outputs' });
+    // The graph's own output width, where the file declares it (a graph for another action space fails here, not mid-trial).
+    const declared = session.outputMetadata?.find((o) => o.name === 'actions');
+    const width = declared && declared.isTensor ? declared.shape.at(-1) : undefined;
+    if (typeof width === 'number' && width !== ACTION_DIM) {
+      throw new LabError('SHAPE_MISMATCH', `${file}: field outputs.actions: the graph's actions are ${width}-wide ([${declared!.isTensor ? declared!.shape.join(', ') : ''}]), this protocol drives ${ACTION_DIM}-D actions`, { file, field: 'outputs.actions', width });
+    }
     return new StudentOnnxPolicy(file, meta, opts.textMode ?? 'masked', tok, session);
   }
 

@@ -170,8 +170,12 @@ export function suiteTable(records: Iterable<TrialRecord>, opts: SuiteTableOptio
 
 export interface EfficiencyRow {
   label: string;
-  params: number;
+  /** Learned parameters; null for a policy that has none (a scripted teacher), shown as '—'. */
+  params: number | null;
+  /** Median seconds per step. */
   secPerStep: number;
+  /** 95th percentile seconds per step; when any row has it, the table gains a p95 column. */
+  p95SecPerStep?: number;
   hz: number;
 }
 
@@ -188,19 +192,39 @@ export function formatParams(n: number): string {
   return String(n);
 }
 
-/** Table 3: params, sec/step (median), Hz, speedup vs the reference row (reference sec/step ÷ row sec/step). */
-export function efficiencyTable(rows: readonly EfficiencyRow[], opts: { reference: string; provider?: string; id?: string; title?: string }): ResultTable {
+/**
+ * Decimals for a column: the paper's `digits`, or more when the column's smallest nonzero value needs them
+ * for two significant digits (a 12 µs step is not "0.000"). One count per column keeps it aligned.
+ */
+function columnDecimals(xs: readonly (number | undefined)[], digits: number): number {
+  const small = xs.filter((x): x is number => x !== undefined && Number.isFinite(x) && x !== 0).map(Math.abs);
+  if (small.length === 0) return digits;
+  return Math.min(12, Math.max(digits, Math.ceil(-Math.log10(Math.min(...small))) + 1));
+}
+const numCell = (x: number | undefined, decimals: number): Cell =>
+  x === undefined ? { text: '–', value: null } : { text: Number.isFinite(x) ? x.toFixed(decimals) : String(x), value: Number.isFinite(x) ? x : null };
+
+/**
+ * Table 3: params, sec/step (median; p95 too when the rows carry it), Hz, speedup vs the reference row
+ * (reference sec/step ÷ row sec/step; the reference row is 1 by definition).
+ */
+export function efficiencyTable(rows: readonly EfficiencyRow[], opts: { reference: string; provider?: string; id?: string; title?: string; notes?: readonly string[] }): ResultTable {
   const ref = rows.find((r) => r.label === opts.reference);
   if (!ref) throw invalidInput(`reference '${opts.reference}' is not one of the rows`, { field: 'reference' });
+  const withP95 = rows.some((r) => r.p95SecPerStep !== undefined);
+  const speedups = rows.map((r) => (r === ref ? 1 : ref.secPerStep / r.secPerStep));
+  const dSec = columnDecimals(rows.map((r) => r.secPerStep), 3);
+  const dP95 = columnDecimals(rows.map((r) => r.p95SecPerStep), 3);
+  const dSpeed = columnDecimals(speedups, 2);
   return {
     id: opts.id ?? 'table3',
     title: opts.title ?? 'Inference efficiency',
-    columns: ['Model', 'Params', 'sec/step', 'Hz', 'Speedup'],
-    rows: rows.map((r) => {
-      const s = ref.secPerStep / r.secPerStep;
-      return [label(r.label), { text: formatParams(r.params), value: r.params }, { text: r.secPerStep.toFixed(3), value: r.secPerStep }, { text: r.hz.toFixed(1), value: r.hz }, { text: s.toFixed(2), value: s }];
+    columns: ['Model', 'Params', 'sec/step', ...(withP95 ? ['sec/step (p95)'] : []), 'Hz', 'Speedup'],
+    rows: rows.map((r, i) => {
+      const params: Cell = r.params === null ? { text: '—', value: null } : { text: formatParams(r.params), value: r.params };
+      return [label(r.label), params, numCell(r.secPerStep, dSec), ...(withP95 ? [numCell(r.p95SecPerStep, dP95)] : []), numCell(r.hz, 1), numCell(speedups[i], dSpeed)];
     }),
-    notes: [`Median over timed steps, warm-up excluded${opts.provider ? `, on ${opts.provider}` : ''}; speedup vs ${opts.reference}.`],
+    notes: [`Median${withP95 ? ' (and p95)' : ''} over timed steps, warm-up excluded${opts.provider ? `, on ${opts.provider}` : ''}; speedup vs ${opts.reference}.`, ...(opts.notes ?? [])],
   };
 }
 

@@ -11,7 +11,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { type StudentConfig, parseStudentConfig } from './config.js';
 import { StudentParams, type Weights, textTower, triStreamHead, visionTower } from './network.js';
 import { framePixels } from './preprocess.js';
-import { type TextTokenizer, describe, studentText, tokenizeRow, tokenizerFor } from './tokenizer.js';
+import { type ClipBpeTokenizer, type TextTokenizer, clipTokenizerFromSpec, describe, studentText, tokenizeRow, tokenizerFor } from './tokenizer.js';
 import { readWeights } from './weights.js';
 import { mergeLora, quantizeInt8 } from './quantize.js';
 
@@ -33,6 +33,17 @@ export interface PolicyMeta {
   inputs: string[];
   outputs: string[];
   precision: string;
+  /**
+   * The suites and tasks of the dataset the student was trained on (the train job fills it), so an
+   * evaluation on others can warn. Absent in files exported before the field existed, or exported from
+   * weights alone.
+   */
+  trainedOn?: TrainedOn;
+}
+
+export interface TrainedOn {
+  suites: string[];
+  tasks: { suite: string; taskIndex: number; episodes: number }[];
 }
 
 export type TextMode = 'masked' | 'phase';
@@ -108,11 +119,15 @@ export interface ExportInput {
   textLength: number;
   rotate180: boolean;
   runId: string;
+  /** What the student was trained on (PolicyMeta.trainedOn), when the exporter knows it. */
+  trainedOn?: TrainedOn;
+  /** A CLIP BPE student's tokenizer (from student.json): embedded in policy.onnx, so the file stands alone. */
+  tokenizer?: ClipBpeTokenizer;
 }
 
 /** Read a trained student (student.safetensors + student.json from trainStudent). */
 export function readTrainedStudent(dir: string): ExportInput {
-  let meta: { config: unknown; stats: ActionStats; textLength: number; rotate180: boolean; runId: string };
+  let meta: { config: unknown; stats: ActionStats; textLength: number; rotate180: boolean; runId: string; tokenizer?: unknown };
   const file = path.join(dir, 'student.json');
   try {
     meta = JSON.parse(readFileSync(file, 'utf8'));
@@ -120,7 +135,8 @@ export function readTrainedStudent(dir: string): ExportInput {
     throw new LabError('NOT_FOUND', `cannot read ${file}: ${(e as Error).message}`, { file });
   }
   const config = parseStudentConfig(meta.config);
-  return { config, weights: readWeights(path.join(dir, 'student.safetensors'), config), stats: meta.stats, textLength: meta.textLength, rotate180: meta.rotate180, runId: meta.runId };
+  const tokenizer = meta.tokenizer === undefined ? undefined : clipTokenizerFromSpec(meta.tokenizer, file);
+  return { config, weights: readWeights(path.join(dir, 'student.safetensors'), config), stats: meta.stats, textLength: meta.textLength, rotate180: meta.rotate180, runId: meta.runId, ...(tokenizer ? { tokenizer } : {}) };
 }
 
 /**
@@ -146,8 +162,11 @@ export async function exportPolicy(s: ExportInput, outFile: string, opts: { int8
     inputs: ['pixels', 'tokens'],
     outputs: ['actions', 'bins'],
     precision: opts.int8 ? 'int8 weights (per-column, symmetric), dynamic int8 activations' : 'fp32',
+    ...(s.trainedOn ? { trainedOn: s.trainedOn } : {}),
   };
-  await writeFileAtomic(outFile, withMetadata(model.bytes, { vla_ad_policy: JSON.stringify(meta) }));
+  // A BPE student's vocabulary and merges ride along (metadata `vla_ad_tokenizer`; not in policy.json, which stays small).
+  const tokenizer: Record<string, string> = s.config.text.tokenizer === 'clip-bpe' && s.tokenizer ? { vla_ad_tokenizer: JSON.stringify(s.tokenizer.spec()) } : {};
+  await writeFileAtomic(outFile, withMetadata(model.bytes, { vla_ad_policy: JSON.stringify(meta), ...tokenizer }));
   await writeJsonAtomic(outFile.replace(/\.onnx$/, '') + '.json', meta);
   return meta;
 }
@@ -171,7 +190,7 @@ export class StudentPolicy {
   ) {}
 
   static async create(s: ExportInput, opts: { tokenizerDir?: string; threads?: number; int8?: boolean; quantizeMinElements?: number } = {}): Promise<StudentPolicy> {
-    const tok = tokenizerFor(s.config, opts.tokenizerDir);
+    const tok = tokenizerFor(s.config, opts.tokenizerDir ?? s.tokenizer);
     const gr = buildSplitPolicyGraphs(s.config, s.weights, s.stats, s.textLength);
     const textBytes = emitOnnx(gr.text.g, { outputs: gr.text.outputs, contrib: true, graphName: 'policy_text' }).bytes;
     let imageBytes = emitOnnx(gr.image.g, { outputs: gr.image.outputs, contrib: true, graphName: 'policy_image' }).bytes;

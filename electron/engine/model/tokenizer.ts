@@ -104,6 +104,11 @@ export class ClipBpeTokenizer implements TextTokenizer {
     this.vocabSize = Math.max(...vocab.values()) + 1;
   }
 
+  /** The vocabulary and merges (in rank order), enough to rebuild this tokenizer: embedded in student.json and policy.onnx. */
+  spec(): BpeSpec {
+    return { vocab: Object.fromEntries(this.vocab), merges: [...this.ranks.keys()] };
+  }
+
   private bpe(piece: string): string[] {
     let word = [...piece];
     word[word.length - 1] += '</w>';
@@ -185,6 +190,19 @@ function readJson(file: string): unknown {
   }
 }
 
+/**
+ * A CLIP BPE tokenizer carried with the weights (student.json, policy.onnx metadata `vla_ad_tokenizer`),
+ * so a trained student and its deployable policy need no tokenizer folder beside them.
+ */
+export const BpeSpec = z.object({ vocab: z.record(z.string(), z.number().int().nonnegative()), merges: z.array(z.string()) });
+export type BpeSpec = z.infer<typeof BpeSpec>;
+
+export function clipTokenizerFromSpec(spec: unknown, source: string): ClipBpeTokenizer {
+  const r = BpeSpec.safeParse(spec);
+  if (!r.success) throw new LabError('CORRUPT_FILE', `${source}: embedded tokenizer: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`, { file: source, field: 'tokenizer' });
+  return new ClipBpeTokenizer(new Map(Object.entries(r.data.vocab)), r.data.merges.map((m) => parseMerge(m, source)), source);
+}
+
 /** A CLIP BPE tokenizer from a folder: `tokenizer.json` (HF fast tokenizer), else `vocab.json` + `merges.txt`. */
 export function loadClipTokenizer(dir: string): ClipBpeTokenizer {
   const tj = path.join(dir, 'tokenizer.json');
@@ -205,9 +223,12 @@ export function loadClipTokenizer(dir: string): ClipBpeTokenizer {
   return new ClipBpeTokenizer(new Map(Object.entries(v.data)), lines.map((l) => parseMerge(l.trimEnd(), mt)), vj);
 }
 
-/** The tokenizer a config asks for; a CLIP tokenizer must agree with the config's vocabulary and EOT. */
-export function tokenizerFor(c: StudentConfig, dir?: string): TextTokenizer {
-  const tok: TextTokenizer = c.text.tokenizer === 'bytes' ? new ByteTokenizer() : dir ? loadClipTokenizer(dir) : (() => {
+/**
+ * The tokenizer a config asks for: bytes, or CLIP BPE from a folder or from an embedded spec (a folder,
+ * when given, wins). A CLIP tokenizer must agree with the config's vocabulary and EOT.
+ */
+export function tokenizerFor(c: StudentConfig, source?: string | ClipBpeTokenizer): TextTokenizer {
+  const tok: TextTokenizer = c.text.tokenizer === 'bytes' ? new ByteTokenizer() : typeof source === 'string' ? loadClipTokenizer(source) : source ?? (() => {
     throw new LabError('INVALID_INPUT', `config '${c.name}' needs a CLIP tokenizer folder (tokenizer.json or vocab.json + merges.txt)`, { field: 'tokenizer' });
   })();
   if (tok.vocabSize !== c.text.vocabSize || tok.eot !== c.text.eotToken || tok.sot !== c.text.sotToken) {

@@ -20,7 +20,7 @@ import type { OperatingKind, Phase, PhaseDetail } from './taxonomy.js';
  *     are `regrasping`; closed fingers that never pause (hooking, pushing a lever) are no attempt at all;
  *   - contact without a grasp (down to something, then along it: a push, a hook, a lever) is `operating`;
  *   - open, empty stretches are `approaching`, `idle` when resting at the start, `completed` after the
- *     last release of a successful episode.
+ *     last release or contact work of a successful episode, and wherever the robot rests at its end.
  * docs/phases.md lists every threshold.
  */
 
@@ -115,9 +115,13 @@ function heldName(ep: Episode, from: number, to: number): string | null {
   return best;
 }
 
-/** The arm moves (or turns) off after a grasp or a release: the lift, pull or turn has started, or the retreat. */
+/**
+ * The arm moves (or turns) off after a grasp or a release: the lift, pull or turn has started, or the
+ * retreat. A hand still going down (the end of the descent into a grasp or onto the goal, the arm's
+ * momentum after an early release) is not moving off yet.
+ */
 function movingOff(s: PhaseSignals, t: number, cfg: ClassifierConfig): boolean {
-  return s.speed[t] >= cfg.graspMoveSpeed || s.angSpeed[t] >= cfg.graspMoveAngSpeed;
+  return (s.stepSpeed[t] >= cfg.graspMoveSpeed && s.stepVel[3 * t + 2] > -cfg.placeDescentSpeed) || s.angSpeed[t] >= cfg.graspMoveAngSpeed;
 }
 
 function findGrips(ep: Episode, s: PhaseSignals, cfg: ClassifierConfig, privileged: boolean, fields: Set<string>): GripInterval[] {
@@ -137,14 +141,14 @@ function findGrips(ep: Episode, s: PhaseSignals, cfg: ClassifierConfig, privileg
 
     let kind: GripKind;
     let name: string | undefined;
-    if (privileged) {
-      fields.add('objectInHand');
-      const n = heldName(ep, holdFrom, end);
-      if (n === null) kind = 'empty';
-      else {
-        name = n;
-        kind = fixtureRe.test(n) ? 'fixture' : 'object';
-      }
+    // With privileged state a named thing in the hand decides object / fixture. Nothing named is no
+    // proof of an empty hand (the simulator names free objects only, not a drawer handle or a knob):
+    // then the proprioceptive rules below decide.
+    const n = privileged ? heldName(ep, holdFrom, end) : null;
+    if (privileged) fields.add('objectInHand');
+    if (n !== null) {
+      name = n;
+      kind = fixtureRe.test(n) ? 'fixture' : 'object';
     } else {
       const heldWidth = s.width[holdFrom];
       let lift = 0;
@@ -178,8 +182,10 @@ function findGrips(ep: Episode, s: PhaseSignals, cfg: ClassifierConfig, privileg
     if (kind === 'object' || kind === 'fixture') while (releaseEnd < releaseLimit && !movingOff(s, releaseEnd, cfg)) releaseEnd++;
     const grip: GripInterval = { start, settle, graspEnd, end, releaseEnd, kind, failed: false, heldName: name };
     if (kind === 'dropped') {
-      let k = graspEnd;
-      while (k < end && Math.abs(s.width[k] - s.width[holdFrom]) <= cfg.lostWidthChange) k++;
+      // the loss is where the width leaves the held width for good: a flip the fingers followed for a
+      // frame or two while the object stayed in the hand (the width comes back) is not it
+      let k = end;
+      while (k > graspEnd && Math.abs(s.width[k - 1] - s.width[holdFrom]) > cfg.lostWidthChange) k--;
       grip.lostAt = k;
     }
     if (kind === 'fixture') grip.motion = operatingMotion(s, holdFrom, end, cfg);
@@ -205,6 +211,11 @@ function findGrips(ep: Episode, s: PhaseSignals, cfg: ClassifierConfig, privileg
   // The release of one grip cannot run into the next one.
   for (let i = 0; i + 1 < grips.length; i++) grips[i].releaseEnd = Math.min(grips[i].releaseEnd, grips[i + 1].start);
   return grips;
+}
+
+/** Frame t lies in a grip's labelled span (from its close to the end of its release). */
+function insideGrip(grips: readonly GripInterval[], t: number): boolean {
+  return grips.some((g) => g.kind !== 'tool' && t >= g.start && t < g.releaseEnd);
 }
 
 /**
@@ -239,9 +250,14 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
   const lostWhileLowering = (g: GripInterval) => g.lostAt! < T && s.vel[3 * g.lostAt! + 2] < -cfg.placeDescentSpeed;
   if (episode.success && lastAttempt?.kind === 'dropped' && lastAttempt === grips[grips.length - 1] && lostWhileLowering(lastAttempt)) {
     const g = lastAttempt;
+    const commandEnd = g.end;
     g.kind = 'object';
     g.end = Math.max(g.graspEnd, g.lostAt!);
-    g.releaseEnd = g.end;
+    // the hand goes on to the goal and opens the (now empty) fingers: still the placement's release
+    const limit = Math.min(T, commandEnd + cfg.maxFingerTransientFrames);
+    let r = Math.max(commandEnd, Math.min(firstSettled(s, commandEnd, limit, cfg), T));
+    while (r < limit && !movingOff(s, r, cfg)) r++;
+    g.releaseEnd = r;
   }
 
   const phases = new Array<Phase | null>(T).fill(null) as Phase[];
@@ -254,14 +270,18 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
     const graspLabel: Phase = prev?.failed ? 'regrasping' : 'grasping';
     if (g.kind === 'object') {
       for (let t = g.start; t < g.graspEnd; t++) phases[t] = graspLabel;
-      // Final descent before the release: still frames at the very end, then the descending frames.
+      // Final descent before the release, walked back from it: first the frames near the release height
+      // (the hand settling or pressing the object onto its goal, however it jitters), then the steeply
+      // descending frames (lowering goes down steeply: the end of a carry that already dips a little is
+      // still transport). Without a descent there is no lowering.
       let t = g.end - 1;
       const floor = Math.max(g.graspEnd, g.end - cfg.maxPlaceFrames);
-      // (the tail where the arm has nearly stopped, slower than a placing descent, counts with the still frames)
-      while (t >= floor && s.speed[t] < Math.max(cfg.stillSpeed, cfg.placeDescentSpeed)) t--;
+      const releaseZ = s.pos[3 * (g.end - 1) + 2];
+      const steep = (k: number) => vz(k) < -cfg.placeDescentSpeed && -vz(k) >= cfg.placeMinSlope * Math.hypot(s.vel[3 * k], s.vel[3 * k + 1]);
+      const atGoal = (k: number) => Math.abs(s.pos[3 * k + 2] - releaseZ) < cfg.placeSettleHeight;
+      while (t >= floor && !steep(t) && atGoal(t)) t--;
       const descentEnd = t;
-      // lowering goes down steeply (the end of a carry that already dips a little is still transport)
-      while (t >= floor && vz(t) < -cfg.placeDescentSpeed && -vz(t) >= cfg.placeMinSlope * Math.hypot(s.vel[3 * t], s.vel[3 * t + 1])) t--;
+      while (t >= floor && steep(t)) t--;
       const placeFrom = t === descentEnd ? g.end : t + 1;
       labelByMotion(phases, s, g.graspEnd, placeFrom, cfg.holdMinFrames, 'holding', 'transporting', cfg.stillSpeed, cfg.restMaxCommand);
       for (let k = placeFrom; k < g.end; k++) [phases[k], details[k]] = ['placing', { placingStage: 'lowering' }];
@@ -286,27 +306,34 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
 
   // Completion: after the release of the last grip that carried or operated something, on a successful
   // episode (or, with privileged state, once task progress reaches 1).
-  const lastUseful = [...grips].reverse().find((g) => g.kind === 'object' || g.kind === 'fixture');
+  const hasProgress = privileged && episode.privileged!.some((f) => f.progress !== undefined);
+  if (hasProgress) fields.add('progress');
+  const goalReached = hasProgress ? (episode.privileged![T - 1].progress ?? 0) >= 1 - 1e-9 : episode.success;
+  // A successful episode whose last attempt dropped its object (and nothing was tried after it) reached
+  // the goal with that drop: the work ends where the fingers open.
+  const lastTry = [...grips].reverse().find((g) => g.kind !== 'tool');
+  const droppedHome = goalReached && lastTry?.kind === 'dropped' && !lastTry.failed;
+  const lastUseful = droppedHome ? lastTry : [...grips].reverse().find((g) => g.kind === 'object' || g.kind === 'fixture');
+  /** Where the finished work hands over to `completed`: from `from` on (privileged: once progress reaches 1). */
+  const completionFrom = (from: number): number => {
+    if (!hasProgress) return episode.success ? from : T;
+    for (let t = from; t < T; t++) if ((episode.privileged![t].progress ?? 0) >= 1 - 1e-9) return t;
+    return T;
+  };
+  // a grasp attempt after the work means the work went on (a retry): no completion before that
+  const attemptAfter = (t: number) => grips.some((g) => g.start >= t && g.kind !== 'tool');
   let completedFrom = T;
-  // a grasp attempt after it means the work went on (a retry): no completion before that
-  const laterAttempt = lastUseful && grips.some((g) => g.start > lastUseful.start && g.kind !== 'tool');
-  if (lastUseful && !laterAttempt) {
-    if (privileged && episode.privileged!.some((f) => f.progress !== undefined)) {
-      fields.add('progress');
-      for (let t = lastUseful.releaseEnd; t < T; t++) {
-        if ((episode.privileged![t].progress ?? 0) >= 1 - 1e-9) {
-          completedFrom = t;
-          break;
-        }
-      }
-    } else if (episode.success) completedFrom = lastUseful.releaseEnd;
-  }
+  if (lastUseful && !grips.some((g) => g.start > lastUseful.start && g.kind !== 'tool')) completedFrom = completionFrom(lastUseful.releaseEnd);
 
   // Contact without a grasp, from motion: the hand went down to something and worked along it (push,
   // hook pull, lever) until it rose or the episode ended. A bottom that ends in a grasp is an approach.
+  // The work starts when the hand moves along at `contactMoveSpeed`: resting against the part before
+  // that is still the approach.
   const descending = (t: number) => vz(t) < -cfg.contactDescentSpeed;
   const rising = (t: number) => vz(t) > cfg.contactDescentSpeed;
-  const along = (t: number) => !descending(t) && !rising(t) && Math.hypot(s.vel[3 * t], s.vel[3 * t + 1]) >= cfg.stillSpeed;
+  const horizontal = (t: number) => Math.hypot(s.vel[3 * t], s.vel[3 * t + 1]);
+  const along = (t: number) => !descending(t) && !rising(t) && horizontal(t) >= cfg.stillSpeed;
+  let lastContactEnd = -1;
   for (let t = 0; t < Math.min(T, completedFrom); ) {
     if (phases[t] !== null) {
       t++;
@@ -321,13 +348,32 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
       let moving = 0;
       while (b < stretchEnd && !descending(b) && !rising(b)) moving += along(b++) ? 1 : 0;
       const endsFree = b === T || (b < stretchEnd && rising(b));
-      if (endsFree && moving >= cfg.contactMinFrames) {
-        const m = operatingMotion(s, a, b, cfg);
-        for (let k = a; k < b; k++) [phases[k], details[k]] = ['operating', { operatingKind: m.kind }];
+      let from = a;
+      while (from < b && horizontal(from) < cfg.contactMoveSpeed) from++;
+      if (endsFree && moving >= cfg.contactMinFrames && from < b) {
+        const m = operatingMotion(s, from, b, cfg);
+        for (let k = from; k < b; k++) [phases[k], details[k]] = ['operating', { operatingKind: m.kind }];
+        lastContactEnd = b;
       }
       a = b;
     }
     t = stretchEnd;
+  }
+  // …and completion after the last such contact work (a knob pushed over, a plate pushed home), unless
+  // a grasp attempt follows it.
+  if (lastContactEnd > (lastUseful?.releaseEnd ?? -1) && !attemptAfter(lastContactEnd)) completedFrom = Math.min(completedFrom, completionFrom(lastContactEnd));
+
+  // The robot at rest at the end of a successful episode (commanded motion below `restMaxCommand` for
+  // `completedRestFrames` frames, outside any grip) has finished: completed, even where the contact
+  // rule saw the hand still on the part it pushed.
+  if (goalReached) {
+    const free = (t: number) => phases[t] === null || (phases[t] === 'operating' && !insideGrip(grips, t));
+    let r = T;
+    while (r > 0 && free(r - 1) && s.command[r - 1] < cfg.restMaxCommand) r--;
+    if (T - r >= cfg.completedRestFrames && r >= (lastUseful?.releaseEnd ?? 0)) {
+      for (let t = r; t < T; t++) if (phases[t] === 'operating') [phases[t], details[t]] = ['completed', {}];
+      completedFrom = Math.min(completedFrom, r);
+    }
   }
 
   // Open stretches: approaching / idle by motion, completed after the goal.
@@ -343,6 +389,11 @@ export function classifyEpisode(episode: Episode, configInput: ClassifierConfigI
     else labelByMotion(phases, s, t, e, cfg.idleMinFrames, t === 0 ? 'idle' : 'approaching', 'approaching', cfg.stillSpeed, cfg.restMaxCommand);
     t = e;
   }
+  // …and only before the arm first moves off (a hand stopped against the part it is about to push, after
+  // travelling there, is still approaching)
+  let firstMove = 0;
+  while (firstMove < T && s.speed[firstMove] < cfg.graspMoveSpeed) firstMove++;
+  for (let t = firstMove; t < T; t++) if (phases[t] === 'idle') phases[t] = 'approaching';
 
   // Privileged contact without a grasp (pushing a plate, pressing a button) is operating too.
   if (privileged) {

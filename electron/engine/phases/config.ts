@@ -65,8 +65,26 @@ export const ClassifierConfigSchema = z.object({
    */
   contactDescentSpeed: z.number().positive().default(0.07),
   contactMinFrames: z.number().int().min(1).default(2),
+  /**
+   * …and its work starts at the first frame whose horizontal speed reaches this (m/s): the hand resting
+   * against the plate before it moves it is still approaching. Same scale as `graspMoveSpeed` (the arm
+   * at rest shows ≤ 40 mm/s of jitter).
+   */
+  contactMoveSpeed: z.number().positive().default(0.07),
+  /**
+   * A successful episode that ends with the policy commanding rest (commanded motion < `restMaxCommand`)
+   * for at least this many frames outside any grip has finished: those frames are `completed` (a teacher
+   * that stops after pushing a plate home leaves its hand on it). Same length as `idleMinFrames`.
+   */
+  completedRestFrames: z.number().int().min(1).default(8),
   /** …and at least this steep (|vz| / horizontal speed): the dip at the end of a fast carry is not lowering yet. */
   placeMinSlope: z.number().nonnegative().default(0.5),
+  /**
+   * Before the release, frames with the hand within this (m) of its release height belong to the
+   * placement (settling, pressing the object onto its goal, a blocked arm jittering) as long as a steep
+   * descent leads to them. Same scale as `liftHeight`.
+   */
+  placeSettleHeight: z.number().positive().default(0.03),
   /** Longest placing descent (frames) walked back from the release. */
   maxPlaceFrames: z.number().int().min(1).default(60),
   /** A failed grasp followed by a new close within this many frames makes the new attempt `regrasping`. */

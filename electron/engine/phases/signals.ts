@@ -28,6 +28,14 @@ export interface PhaseSignals {
   pos: Float64Array;
   vel: Float64Array;
   speed: Float64Array;
+  /**
+   * Velocity over the step that frame t's action makes: (ee_pos[t+1] − ee_pos[t]) · hz, unsmoothed (the
+   * last frame repeats the one before). Observation t precedes action t, so this is the motion the
+   * policy's action at t caused: where a phase boundary follows the actions (grasp → lift), it does not
+   * leak one frame early as the smoothed central difference does.
+   */
+  stepVel: Float64Array;
+  stepSpeed: Float64Array;
   /** Angular speed of the ee orientation (rad/s) and its signed z component (rad/s). */
   angSpeed: Float64Array;
   angVelZ: Float64Array;
@@ -130,7 +138,15 @@ export function computeSignals(episode: Episode, cfg: ClassifierConfig): PhaseSi
     angSpeed[t] = Math.hypot(angVel[3 * t], angVel[3 * t + 1], angVel[3 * t + 2]);
     angVelZ[t] = angVel[3 * t + 2];
   }
-  return { length: T, rawClosed, closed, flipsSuppressed: suppressed, command, width, widthRate, pos, vel, speed, angSpeed, angVelZ };
+  const stepVel = new Float64Array(T * 3);
+  const stepSpeed = new Float64Array(T);
+  for (let t = 0; t < T; t++) {
+    const a = Math.min(t, T - 2), b = a + 1;
+    if (a < 0) break; // a single frame: no step
+    for (let d = 0; d < 3; d++) stepVel[3 * t + d] = (episode.obs.ee_pos[3 * b + d] - episode.obs.ee_pos[3 * a + d]) * cfg.controlHz;
+    stepSpeed[t] = Math.hypot(stepVel[3 * t], stepVel[3 * t + 1], stepVel[3 * t + 2]);
+  }
+  return { length: T, rawClosed, closed, flipsSuppressed: suppressed, command, width, widthRate, pos, vel, speed, stepVel, stepSpeed, angSpeed, angVelZ };
 }
 
 type Quat = [number, number, number, number]; // w, x, y, z

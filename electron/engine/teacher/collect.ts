@@ -6,8 +6,18 @@ import { writeJsonAtomic } from '../util/atomic.js';
 import { ACTION_DIM, type Episode, type PrivilegedFrame } from '../data/episode.js';
 import { appendLiberoHdf5, openLiberoHdf5 } from '../data/libero-hdf5.js';
 import { readSidecar, sidecarPath, SIDECAR_VERSION, type Sidecar } from '../data/sidecar.js';
-import { MAX_STEPS, NOOP_ACTION, WARMUP_STEPS, type Env } from './env.js';
+import { MAX_STEPS, NOOP_ACTION, WARMUP_STEPS, type Env, type StepResult } from './env.js';
 import type { Observation, Policy } from './policy.js';
+
+/**
+ * An environment that can keep stepping after an episode ended in success (the built-in simulator,
+ * sim-env.ts). `step` refuses that; `stepPastEnd` exists only to record what the robot does once the
+ * task is done (collect's `tailSteps`).
+ */
+export interface PastEndEnv extends Env {
+  stepPastEnd(action: Float32Array): Promise<StepResult>;
+}
+export const canStepPastEnd = (env: Env): env is PastEndEnv => typeof (env as Partial<PastEndEnv>).stepPastEnd === 'function';
 
 /**
  * Rollout collection: for each task and each fixed initial state i (trial i uses init state i, as in
@@ -20,6 +30,12 @@ import type { Observation, Policy } from './policy.js';
  * journal `collect-state.json` lists it as attempted. Episodes are appended at episode granularity
  * (every `flushEvery` successes, atomically: copy, append, rename), then the journal is written, so a
  * kill loses at most the unflushed rollouts (re-run on resume) and never duplicates one.
+ *
+ * With `tailSteps` > 0 a successful rollout goes on for that many more recorded frames after the success
+ * (the teacher keeps acting: the scripted expert finishes its release / retreat, then holds still), so
+ * the settled end of a demonstration exists in the data, as in LIBERO's human demos. Off by default
+ * (training data ends at success, OpenVLA's protocol); the sidecar notes record `tail_steps` and
+ * `success_frame` (the first tail frame) per demo.
  */
 export interface CollectOptions {
   suite: string;
@@ -39,6 +55,11 @@ export interface CollectOptions {
    * collect different tasks into the same folder then never write the same journal.
    */
   journalPerTask?: boolean;
+  /**
+   * Frames recorded after success (default 0: stop at success). Needs an env with `stepPastEnd`
+   * (the built-in simulator); the tail may run past `maxSteps`.
+   */
+  tailSteps?: number;
 }
 
 export interface CollectProgress {
@@ -169,7 +190,7 @@ class Recorder {
  * gripper contact, progress) to its sidecar (`<file>.lab.json`, fields teacher_stage, object_in_hand,
  * gripper_contact, progress): the HDF5 keeps LIBERO's layout, the extras live beside it.
  */
-async function appendWithPrivileged(file: string, episodes: Episode[]): Promise<void> {
+async function appendWithPrivileged(file: string, episodes: Episode[], notes: WeakMap<Episode, Record<string, unknown>>): Promise<void> {
   const names = await appendLiberoHdf5(file, episodes);
   const withPriv = episodes.map((ep, i) => [names[i], ep] as const).filter(([, ep]) => ep.privileged);
   if (withPriv.length === 0) return;
@@ -186,7 +207,7 @@ async function appendWithPrivileged(file: string, episodes: Episode[]): Promise<
         gripper_contact: f.map((x) => x.gripperContact),
         progress: f.map((x) => x.progress ?? null),
       },
-      notes: { ...(sidecar.demos[demo]?.notes ?? {}), privileged: 'simulator ground truth recorded at collection' },
+      notes: { ...(sidecar.demos[demo]?.notes ?? {}), privileged: 'simulator ground truth recorded at collection', ...(notes.get(ep) ?? {}) },
     };
   }
   await writeJsonAtomic(sidecarPath(file), sidecar);
@@ -216,6 +237,10 @@ export async function collectRollouts(
   if (!(opts.episodesPerTask > 0)) throw invalidInput(`episodesPerTask must be positive`, { field: 'episodesPerTask' });
   const warmup = opts.warmupSteps ?? WARMUP_STEPS;
   const flushEvery = Math.max(1, opts.flushEvery ?? 10);
+  const tailSteps = opts.tailSteps ?? 0;
+  if (!Number.isInteger(tailSteps) || tailSteps < 0) throw invalidInput(`tailSteps must be a non-negative integer, got ${tailSteps}`, { field: 'tailSteps', value: tailSteps });
+  if (tailSteps > 0 && !canStepPastEnd(env)) throw invalidInput(`tailSteps: environment ${env.name} cannot step past the end of an episode`, { field: 'tailSteps', env: env.name });
+  const epNotes = new WeakMap<Episode, Record<string, unknown>>();
   const teacher = opts.teacher ?? policy.name;
   const started = Date.now();
   const taskInfo = new Map((await env.listTasks(opts.suite)).map((t) => [t.index, t]));
@@ -248,8 +273,8 @@ export async function collectRollouts(
   const flush = async (task: number) => {
     const p = pending.get(task);
     if (!p || p.attempts.length === 0) return;
-    if (p.ok.length) await appendWithPrivileged(demoFile(opts.outDir, opts.suite, task, opts.naming), p.ok);
-    if (p.failed.length) await appendWithPrivileged(failureFile(opts.outDir, opts.suite, task, opts.naming), p.failed);
+    if (p.ok.length) await appendWithPrivileged(demoFile(opts.outDir, opts.suite, task, opts.naming), p.ok, epNotes);
+    if (p.failed.length) await appendWithPrivileged(failureFile(opts.outDir, opts.suite, task, opts.naming), p.failed, epNotes);
     journal.attempts.push(...p.attempts);
     await writeJsonAtomic(jFile, journal);
     pending.set(task, { ok: [], failed: [], attempts: [] });
@@ -276,18 +301,33 @@ export async function collectRollouts(
         const rec = new Recorder();
         let success = false;
         let queue: Float32Array = new Float32Array(0);
-        while (rec.length < maxSteps && !success) {
+        /** The next action of the teacher's chunk (a new chunk when it is used up), recorded with the frame it answers. */
+        const nextAction = async (): Promise<Float32Array> => {
           if (hooks.signal?.aborted) throw new LabError('CANCELLED', 'collection cancelled', { task, init });
           if (queue.length === 0) queue = await policy.act(obs);
           const action = queue.slice(0, ACTION_DIM);
           queue = queue.subarray(ACTION_DIM);
           rec.push(obs, action, policy.teacherStage);
-          const r = await env.step(action);
+          return action;
+        };
+        while (rec.length < maxSteps && !success) {
+          const r = await env.step(await nextAction());
           obs = r.obs;
           success = r.success;
           if (r.done && !r.success) break;
         }
+        // After success: the teacher goes on (release, retreat, rest) for tailSteps recorded frames.
+        const successFrame = rec.length;
+        if (success && tailSteps > 0) {
+          const pastEnd = env as PastEndEnv;
+          for (let k = 0; k < tailSteps; k++) {
+            const r = await pastEnd.stepPastEnd(await nextAction());
+            obs = r.obs;
+            if (r.done) break; // the physics went unstable
+          }
+        }
         const ep = rec.toEpisode({ suite: opts.suite, taskIndex: task, instruction: info.instruction, initIndex: init, seed, teacher, success });
+        if (success && tailSteps > 0) epNotes.set(ep, { tail_steps: rec.length - successFrame, success_frame: successFrame });
         const p = pending.get(task)!;
         p.attempts.push({ task, init, success, steps: rec.length });
         if (success) {

@@ -19,6 +19,8 @@ import type { Observation, Policy, PolicyContext } from './policy.js';
  * phases/ DEFAULT_STAGE_MAP: approach, descend, grasp, lift, carry, lower, release, retreat, pull, turn,
  * push, regrasp, done). A failed grasp (nothing in the hand after the lift) is retried from the start;
  * a predicate that does not hold after its skill (a bounced placement) gets up to two more rounds.
+ * Once the whole goal holds it never starts another attempt (a retry decided just before a dropped
+ * object landed on its goal): it opens, rises clear and rests (`retreat`, then `done`).
  * Deterministic: no randomness (noise.ts adds it).
  *
  * Geometry (gripper): the fingertips reach 7 mm below the `ee` site, the pads are 52 mm tall and open to
@@ -604,11 +606,21 @@ function* pickAndPlace(c: Ctl, p: Extract<Predicate, { op: 'On' | 'In' }>, retri
   return yield* place(c, p.a, target, surface(), carryBottom, { dropGap, rimAngles: preferYaw });
 }
 
+/** Stages of a (re)attempt that has not touched anything yet: dropped once the whole goal already holds. */
+const ATTEMPT_STAGES = new Set(['approach', 'regrasp', 'descend', 'grasp']);
+
+/** The goal is reached: open the hand, rise clear, then rest (stage `done`). */
+function* finish(c: Ctl): Gen {
+  yield* move(c, 'retreat', () => [c.ee[0], c.ee[1], Math.min(0.5, c.ee[2] + 0.08)], { gripper: OPEN, maxSteps: 12, tol: 0.02 });
+  return true;
+}
+
 export class ScriptedExpert implements Policy {
   readonly name = 'scripted-expert';
   private ctl: Ctl | null = null;
   private gen: Gen | null = null;
   private finished = false;
+  private finishing = false;
   private readonly retries: number;
   private readonly rounds: number;
 
@@ -629,6 +641,7 @@ export class ScriptedExpert implements Policy {
     this.ctl = new Ctl(getTask(ctx.suite, ctx.taskIndex));
     this.gen = plan(this.ctl, this.retries, this.rounds);
     this.finished = false;
+    this.finishing = false;
   }
 
   /** One action from the privileged state (the `sim` field of the observation's privileged facts). */
@@ -636,6 +649,13 @@ export class ScriptedExpert implements Policy {
     const c = this.ctl;
     if (!c || !this.gen) throw new LabError('CONFLICT', 'scripted expert: call reset() first', {});
     c.priv = priv;
+    // A retry decided before a dropped object landed on its goal (the goal now holds, the hand is empty):
+    // no new attempt on a finished task, the expert retreats instead. The whole goal only holds at success,
+    // so this changes nothing before it (collection stops there unless it records a tail).
+    if (!this.finished && !this.finishing && priv.objectInHand === null && ATTEMPT_STAGES.has(c.stage) && priv.goal.length > 0 && priv.goal.every((g) => g.value)) {
+      this.gen = finish(c);
+      this.finishing = true;
+    }
     if (!this.finished) {
       const r = this.gen.next();
       if (!r.done) return Float32Array.from(r.value);

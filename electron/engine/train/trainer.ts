@@ -7,7 +7,7 @@ import { LabError } from '../errors.js';
 import { InferSession, TrainSession } from '../graph/index.js';
 import { type StudentConfig, countParams, studentConfig } from '../model/config.js';
 import { type Weights, initialWeights } from '../model/network.js';
-import { type TextTokenizer, tokenizerFor } from '../model/tokenizer.js';
+import { BpeSpec, ClipBpeTokenizer, type TextTokenizer, tokenizerFor } from '../model/tokenizer.js';
 import { loadHfClip, mergeTrained, saveWeights } from '../model/weights.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
@@ -62,6 +62,8 @@ export const StudentMeta = z.object({
   rotate180: z.boolean(),
   options: z.unknown(),
   seed: z.number(),
+  /** A CLIP BPE student's tokenizer (vocabulary + merges), so the folder is self-contained. */
+  tokenizer: BpeSpec.optional(),
 });
 export type StudentMeta = z.infer<typeof StudentMeta>;
 
@@ -202,7 +204,7 @@ export async function trainStudent(
   const weights = mergeTrained(c, base, session.paramValues());
   const weightsFile = path.join(outDir, 'student.safetensors');
   const metaFile = path.join(outDir, 'student.json');
-  const meta: StudentMeta = { format: 'vla-ad-student/1', runId: o.runId, config: c, stats, textLength, rotate180: o.rotate180, options: o, seed: o.seed };
+  const meta: StudentMeta = { format: 'vla-ad-student/1', runId: o.runId, config: c, stats, textLength, rotate180: o.rotate180, options: o, seed: o.seed, ...(tok instanceof ClipBpeTokenizer ? { tokenizer: tok.spec() } : {}) };
   await saveWeights(weightsFile, weights, c, { runId: o.runId });
   await writeJsonAtomic(metaFile, meta);
   hooks.onProgress?.({ phase: 'done', epoch: o.epochs, epochs: o.epochs, step: session.stepCount, totalSteps });

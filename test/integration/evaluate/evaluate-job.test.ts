@@ -1,4 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultTableSchema } from '../../../electron/api/schemas.js';
@@ -84,4 +86,57 @@ describe('evaluate job over the job supervisor', () => {
     expect(bad.error?.code).toBe('INVALID_INPUT');
     expect(bad.error?.message).toContain('teleport');
   }, 60_000);
+
+  it('a teacher server dying mid-episode: the trial is errored, not failed, and the tables report it apart from the rates', async () => {
+    const { lab } = env;
+    // A stand-in OpenVLA deploy.py server: "no motion, gripper open" for 26 queries (trial 0: all 20 steps,
+    // a timeout; trial 1: 6 steps), then it dies for good.
+    let answered = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (answered >= 26) {
+          server.closeAllConnections();
+          server.close();
+          req.socket.destroy();
+          return;
+        }
+        answered++;
+        const values = Float64Array.of(0, 0, 0, 0, 0, 0, 1); // OpenVLA gripper 1 = open
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ __numpy__: Buffer.from(values.buffer).toString('base64'), dtype: '<f8', shape: [7] }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const exp = lab.store.createExperiment({ name: 'eval-dying-teacher', recipe: 'distill', config: {} });
+      const params = { policies: [{ id: 'openvla', spec: `rest:${url}` }, { id: 'noop', spec: 'noop' }], suites: ['object'], tasks: [0], trials: 2, maxSteps: { object: 20 }, workers: 1, keepFrames: false };
+      const job = await lab.supervisor.waitFor(lab.supervisor.start('evaluate', exp.id, params).id);
+      expect(job.status, JSON.stringify(job.error)).toBe('succeeded'); // a dead server does not fail the evaluation
+      const result = job.result as { reference: string; policies: { id: string; trials: number; successes: number; errored: number; successRate: number | null }[] };
+      expect(result.reference).toBe('openvla');
+      expect(result.policies[0]).toMatchObject({ id: 'openvla', trials: 2, errored: 1, successes: 0, successRate: 0 }); // 0 of the 1 counted
+      const recs = lines(path.join(lab.store.experimentDir(exp.id), 'eval', 'openvla', 'trials.jsonl')).map((l) => parseTrialRecord(JSON.parse(l)));
+      expect(recs.map((r) => [r.trialIndex, r.failure, r.steps])).toEqual([
+        [0, 'timeout', 20],
+        [1, 'error', 6],
+      ]);
+      expect(recs[1].errorMessage).toMatch(/REMOTE_ERROR: OpenVLA server/);
+      expect(lab.store.jobLogs(job.id).some((l) => l.level === 'warn' && l.line.startsWith('openvla object/0/1: errored (REMOTE_ERROR'))).toBe(true);
+
+      const tables = lab.store.listResults(exp.id, 'table').map((r) => ResultTableSchema.parse(r.value));
+      const matrix = tables.find((t) => t.id === 'matrix')!;
+      expect(matrix.rows[0][2]).toMatchObject({ text: '0.0', n: 1 }); // the errored trial is not in the denominator
+      expect(matrix.rows[0][3]).toMatchObject({ n: 2 });
+      const suites = tables.find((t) => t.id === 'suites')!;
+      for (const t of [matrix, suites]) expect(t.notes).toContain('openvla: 1 errored trial excluded from the rates.');
+      expect(readFileSync(path.join(lab.store.experimentDir(exp.id), 'eval', 'tables', 'suites.md'), 'utf8')).toContain('openvla: 1 errored trial excluded from the rates.');
+
+      // Resuming does not re-run the errored trial unless asked (retryErrored), and counts nothing twice.
+      const again = await lab.supervisor.waitFor(lab.supervisor.start('evaluate', exp.id, params).id);
+      expect((again.result as { policies: { ran: number; errored: number; trials: number }[] }).policies[0]).toMatchObject({ ran: 0, errored: 1, trials: 2 });
+    } finally {
+      server.close();
+    }
+  }, 120_000);
 });

@@ -3,9 +3,13 @@
  * rollouts on OTHER seeds and tasks than classifier-sim.test.ts, so thresholds are never tuned on the
  * test's episodes. Prints the per-phase table and, with --dump, truth vs prediction frame by frame.
  *
- *   npx tsx test/integration/phases/calibrate-sim.ts [--dump] [--only goal:5]
+ *   npx tsx test/integration/phases/calibrate-sim.ts [--dump] [--only goal:5] [--tail 12] [--seeds 11,23] [--test-set] [--privileged]
  *
- * Rollouts are cached in /tmp/phases-calib/s<seed> (delete it to re-collect).
+ * --tail N records N frames past success (collect's tailSteps), as the test does; --test-set collects the
+ * test's own episodes instead (seed 5, its tasks and noise seeds) to read its confusion matrix and dump
+ * (diagnosis only: no threshold is fitted to them);
+ * --privileged lets the classifier read the privileged facts too (object in hand, contact, progress).
+ * Rollouts are cached in /tmp/phases-calib/t<tail>[-test]/s<seed> (delete it to re-collect).
  */
 import { existsSync } from 'node:fs';
 import { collectRollouts, demoFile, readPrivilegedFrames } from '../../../electron/engine/teacher/collect.js';
@@ -20,8 +24,8 @@ import { resolveClassifierConfig } from '../../../electron/engine/phases/config.
 
 // Seeds 11, 23, 37, 41, 53 (the test uses 5); tasks of every kind: the same skills as the test's tasks (lower drawer,
 // push, knob exist once each in the suites, so those come with another seed only) plus other tasks.
-const SEEDS = [11, 23, 37, 41, 53];
-const TASKS: [suite: 'object' | 'spatial' | 'goal', task: number][] = [
+let SEEDS = [11, 23, 37, 41, 53];
+let TASKS: [suite: 'object' | 'spatial' | 'goal', task: number][] = [
   ['object', 0],
   ['object', 1],
   ['object', 3],
@@ -41,12 +45,20 @@ const TASKS: [suite: 'object' | 'spatial' | 'goal', task: number][] = [
   ['goal', 8],
   ['goal', 9],
 ];
-const DIR = '/tmp/phases-calib';
-
 const args = process.argv.slice(2);
 const dump = args.includes('--dump');
-const onlyArg = args.indexOf('--only');
-const only = onlyArg >= 0 ? args[onlyArg + 1] : undefined;
+const argValue = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
+const only = argValue('--only');
+const tailSteps = Number(argValue('--tail') ?? 0);
+const testSet = args.includes('--test-set');
+if (argValue('--seeds')) SEEDS = argValue('--seeds')!.split(',').map(Number);
+// the test's episodes (classifier-sim.test.ts): seed 5, noise seed 5 + task
+if (testSet) {
+  SEEDS = [5];
+  TASKS = [['object', 0], ['object', 5], ['spatial', 0], ['goal', 0], ['goal', 1], ['goal', 5], ['goal', 7]];
+}
+const noiseSeed = (seed: number, task: number) => (testSet ? 5 + task : 100 * seed + task);
+const DIR = `/tmp/phases-calib/t${tailSteps}${testSet ? '-test' : ''}`;
 
 const env = await SimTeacherEnv.create({ imageSize: 16 });
 const episodes: Episode[] = [];
@@ -56,8 +68,8 @@ for (const seed of SEEDS)
     const dir = `${DIR}/s${seed}`;
     const file = demoFile(dir, suite, task);
     if (!existsSync(file)) {
-      const policy = new NoisyPolicy(new ScriptedExpert(), { seed: 100 * seed + task, flipRate: 0.03, jitterStd: 0.02 });
-      await collectRollouts(env, policy, { suite, tasks: [task], episodesPerTask: 3, seed, outDir: dir });
+      const policy = new NoisyPolicy(new ScriptedExpert(), { seed: noiseSeed(seed, task), flipRate: 0.03, jitterStd: 0.02 });
+      await collectRollouts(env, policy, { suite, tasks: [task], episodesPerTask: 3, seed, outDir: dir, tailSteps });
     }
     if (!existsSync(file)) continue; // no successful rollout for this task and seed
     const { episodes: eps, demoKeys } = await readLiberoHdf5(file);
@@ -67,7 +79,7 @@ await env.close();
 
 const truth = episodes.map((ep) => truthFromPrivileged(ep));
 const proprioOnly = episodes.map(({ privileged: _p, ...ep }) => ep as Episode);
-const result = evaluateClassifier(proprioOnly, truth);
+const result = evaluateClassifier(args.includes('--privileged') ? episodes : proprioOnly, truth);
 if (dump) {
   const cfg = resolveClassifierConfig();
   episodes.forEach((ep, e) => {

@@ -9,6 +9,7 @@ import { SimTeacherEnv } from '../../../electron/engine/teacher/sim-env.js';
 import { readLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
 import { countGripperFlips, gripperColumn } from '../../../electron/engine/data/stats.js';
 import { truthFromPrivileged } from '../../../electron/engine/phases/evaluate.js';
+import { readSidecar } from '../../../electron/engine/data/sidecar.js';
 
 /** Collection in the built-in simulator with the scripted teacher, clean and noisy. */
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'collect-sim-'));
@@ -42,6 +43,32 @@ describe('collect with the scripted expert', () => {
     expect(phases).toContain('transporting');
     // the recorded gripper channel is the clean one: one grasp, one release at most, no spurious flips
     expect(countGripperFlips(gripperColumn(ep.actions)).flips).toBe(0);
+  });
+
+  it('records a tail past success with tailSteps: the expert finishes its release, retreats and rests (truth: completed)', async () => {
+    const outDir = tmp();
+    const r = await collectRollouts(env, new ScriptedExpert(), { suite: 'object', tasks: [4], episodesPerTask: 2, seed: 3, outDir, tailSteps: 12 });
+    expect([r.successes, r.failures]).toEqual([2, 0]);
+    const file = demoFile(outDir, 'object', 4);
+    const { episodes, demoKeys } = await readLiberoHdf5(file);
+    episodes.forEach((ep, i) => {
+      const notes = readSidecar(file).demos[demoKeys[i]].notes;
+      expect(notes.tail_steps).toBe(12);
+      const from = notes.success_frame as number;
+      expect(ep.length).toBe(from + 12);
+      const priv = readPrivilegedFrames(file, demoKeys[i])!;
+      // from the success on the goal holds and the expert lets go, retreats, then rests
+      expect(priv.slice(from).every((f) => f.progress === 1 && f.objectInHand === null)).toBe(true);
+      const tailStages = new Set(priv.slice(from).map((f) => f.teacherStage));
+      expect([...tailStages].every((s) => ['release', 'retreat', 'done'].includes(s!))).toBe(true);
+      expect(tailStages.has('retreat')).toBe(true);
+      const phases = truthFromPrivileged({ ...ep, privileged: priv });
+      expect(phases.slice(from).filter((p) => p === 'completed').length).toBeGreaterThanOrEqual(6);
+      expect(phases.at(-1)).toBe('completed');
+    });
+    // only a finished, successful episode can be stepped past its end
+    await env.reset({ suite: 'object', taskIndex: 4, initIndex: 0, seed: 0 });
+    await expect(env.stepPastEnd(new Float32Array(7))).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
   it('the noisy teacher flips the gripper at the configured rate (sample: ≥ 2,000 frames, ±1 pp)', async () => {

@@ -118,6 +118,38 @@ describe('recipe pipeline', () => {
     crash = false;
   });
 
+  it('a stage that names its dependencies branches off the chain: only its own upstream invalidates it', async () => {
+    // ablation depends on train only; report on evaluate and ablation
+    const branched = (): Stage<Cfg>[] => [
+      ...stages(),
+      { ...stage('ablation', (c) => ({ taxonomy: c.taxonomy })), after: ['train'] },
+      { ...stage('report', () => ({})), after: ['evaluate', 'ablation'] },
+    ];
+    const first = await runPipeline(jobCtx(), branched(), cfg);
+    expect(first.ran).toEqual(['collect', 'phases', 'train', 'evaluate', 'ablation', 'report']);
+    // Same fingerprints as the plain chain for the stages that kept the default dependency.
+    const plain = planPipeline(stages(), cfg, readManifest(t.dir));
+    expect(plain.run).toEqual([]);
+    // A changed evaluate setting would re-run evaluate and report, not ablation: simulate by dropping its record.
+    const m = readManifest(t.dir);
+    m.stages.evaluate.fingerprint = 'stale';
+    (await import('node:fs')).writeFileSync(manifestPath(t.dir), JSON.stringify(m));
+    calls = [];
+    const again = await runPipeline(jobCtx(), branched(), cfg);
+    expect(calls).toEqual(['evaluate', 'report']);
+    expect(again.skipped).toEqual(['collect', 'phases', 'train', 'ablation']);
+    // A setting of the ablation's own: ablation and report run again.
+    calls = [];
+    await runPipeline(jobCtx(), branched().map((s) => (s.name === 'ablation' ? { ...s, settings: () => ({ taxonomies: [3, 5] }) } : s)), cfg);
+    expect(calls).toEqual(['ablation', 'report']);
+    // Upstream of both: everything from there on.
+    calls = [];
+    await runPipeline(jobCtx(), branched(), { ...cfg, lambda: [1] });
+    expect(calls).toEqual(['train', 'evaluate', 'ablation', 'report']);
+    // A dependency on a later or unknown stage is a recipe bug.
+    expect(() => planPipeline([{ ...stage('a', () => ({})), after: ['b'] }, stage('b', () => ({}))], cfg, readManifest(t.dir))).toThrow(/not an earlier stage/);
+  });
+
   it('refuses a damaged manifest instead of redoing or trusting it', async () => {
     await runPipeline(jobCtx(), stages(), cfg);
     const file = manifestPath(t.dir);

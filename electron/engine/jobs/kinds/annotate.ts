@@ -28,6 +28,8 @@ const Params = z
     concurrency: z.number().int().min(1).max(64).default(8),
     seed: z.number().int().default(0),
     dryRun: z.boolean().default(false),
+    /** Write and record the granularity statistics (the taxonomy ablation's extra annotation passes skip them: same labels, same figures). */
+    granularity: z.boolean().default(true),
   })
   .strict();
 
@@ -99,11 +101,14 @@ export async function annotateJob(ctx: JobContext): Promise<unknown> {
     if (f.file.startsWith(ctx.experimentDir + path.sep)) ctx.artifact('annotations', path.relative(ctx.experimentDir, f.file) + '.lab.json', { taxonomy: p.taxonomy });
   }
 
-  ctx.progress(0.96, 'granularity');
-  const report = granularity(labelings, { seed: p.seed, bootstrap: 200 });
-  await writeJsonAtomic(path.join(ctx.experimentDir, 'annotations', 'granularity.json'), report);
-  ctx.artifact('granularity', 'annotations/granularity.json', { episodes: report.episodes });
-  ctx.record('granularity', report);
+  let report: ReturnType<typeof granularity> | null = null;
+  if (p.granularity) {
+    ctx.progress(0.96, 'granularity');
+    report = granularity(labelings, { seed: p.seed, bootstrap: 200 });
+    await writeJsonAtomic(path.join(ctx.experimentDir, 'annotations', 'granularity.json'), report);
+    ctx.artifact('granularity', 'annotations/granularity.json', { episodes: report.episodes });
+    ctx.record('granularity', report);
+  }
   const { summary } = result;
   ctx.log(`annotated ${summary.frames} frames with ${summary.annotator}: ${summary.status.ok} ok, ${summary.status.fallback} fallback, ${summary.status.failed} failed; ${summary.paidCalls} paid calls, ${summary.cachedCalls} cached`);
   ctx.progress(1, 'done');
@@ -119,6 +124,6 @@ export async function annotateJob(ctx: JobContext): Promise<unknown> {
     callsSavedBySegmentMode: summary.callsSavedBySegmentMode,
     failures: summary.failures.length,
     costUsd: summary.ledger?.usd ?? null,
-    granularity: report.taxonomies.map((t) => ({ size: t.size, cv: t.cv.value, modifiedCv: t.modifiedCv.value })),
+    granularity: report?.taxonomies.map((t) => ({ size: t.size, cv: t.cv.value, modifiedCv: t.modifiedCv.value })) ?? null,
   };
 }

@@ -2,9 +2,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { evaluatePolicy, type PolicyEvaluation } from '../../evaluate/evaluation.js';
-import { PolicyEntrySchema, parsePolicySpec } from '../../evaluate/policies.js';
-import { StudentOnnxPolicy } from '../../evaluate/student-policy.js';
+import { evaluatePolicy, studentCoverage, type PolicyEvaluation } from '../../evaluate/evaluation.js';
+import type { TrainingCoverage } from '../../evaluate/coverage.js';
+import { PolicyEntrySchema } from '../../evaluate/policies.js';
 import { parseProtocol } from '../../evaluate/protocol.js';
 import { evaluationTables } from '../../evaluate/report.js';
 import { defaultWorkers } from '../../evaluate/scheduler.js';
@@ -17,7 +17,9 @@ import type { JobContext } from '../context.js';
  * "Evaluate job"). Per policy, trials go to `<experiment>/eval/<policyId>/trials.jsonl` (frames under
  * `frames/`); a killed job resumes at the next unfinished trial (the log is the checkpoint, nothing is
  * counted twice). At the end it records the success matrix, suite, flip-audit and latency tables and
- * writes each as Markdown, CSV and LaTeX under `eval/tables/`.
+ * writes each as Markdown, CSV and LaTeX under `eval/tables/`. A student evaluated on a suite or task it
+ * was not trained on (or whose file does not say) is evaluated anyway, with a warning in the log, in its
+ * result entry (`coverage`) and in the matrix table's notes.
  */
 const Params = z
   .object({
@@ -51,9 +53,12 @@ export async function evaluateJob(ctx: JobContext): Promise<unknown> {
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup) throw new LabError('INVALID_INPUT', `evaluate: policy id '${dup}' is used twice`, { field: 'policies', id: dup });
   // Every spec is checked before the first trial: a typo in the last policy must not wait an hour.
+  const scope = { suites: p.suites, tasks: p.tasks };
+  const coverage = new Map<string, TrainingCoverage | null>();
   for (const e of p.policies) {
-    const spec = parsePolicySpec(e.spec);
-    if (spec.kind === 'student') StudentOnnxPolicy.readMeta(path.resolve(ctx.experimentDir, spec.file));
+    const c = studentCoverage(e, scope, ctx.experimentDir);
+    coverage.set(e.id, c);
+    if (c?.warning) ctx.log(c.warning, 'warn');
   }
   const reference = p.reference ?? p.policies.find((e) => /^(teacher:|rest:|ws:)/.test(e.spec))?.id ?? ids[0];
   if (!ids.includes(reference)) throw new LabError('INVALID_INPUT', `evaluate: reference '${reference}' is not one of the policies`, { field: 'reference' });
@@ -78,6 +83,7 @@ export async function evaluateJob(ctx: JobContext): Promise<unknown> {
       imageSize: p.imageSize,
       frames: { keep: p.keepFrames, stride: p.frameStride },
       retryErrored: p.retryErrored,
+      coverage: coverage.get(entry.id) ?? null,
       signal: ctx.signal,
       onTrial: (t) => {
         const done = k * perPolicy + t.skipped + t.done;
@@ -96,7 +102,8 @@ export async function evaluateJob(ctx: JobContext): Promise<unknown> {
 
   ctx.progress(0.98, 'tables');
   const records = results.flatMap((r) => r.records);
-  const tables = evaluationTables(records, { policies: ids, reference, suites: p.suites, tasks: p.tasks, seed: p.seed, warmupSteps: p.warmupSteps });
+  const coverageNotes = [...coverage.values()].flatMap((c) => (c?.warning ? [c.warning.replace(/; evaluating anyway$/, '.')] : []));
+  const tables = evaluationTables(records, { policies: ids, reference, suites: p.suites, tasks: p.tasks, seed: p.seed, warmupSteps: p.warmupSteps, notes: coverageNotes });
   await publishTables(ctx, expDir, tables);
   ctx.progress(1, 'done');
   return {
@@ -114,6 +121,7 @@ export async function evaluateJob(ctx: JobContext): Promise<unknown> {
         successes: counted.filter((x) => x.success).length,
         errored: r.records.length - counted.length,
         successRate: counted.length ? counted.filter((x) => x.success).length / counted.length : null,
+        coverage: r.coverage ? { known: r.coverage.known, unseen: r.coverage.unseen, warning: r.coverage.warning } : null,
       };
     }),
     tables: tables.map((t) => t.id),

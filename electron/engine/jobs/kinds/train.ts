@@ -5,8 +5,9 @@ import { LabError } from '../../errors.js';
 import { readLiberoHdf5 } from '../../data/libero-hdf5.js';
 import { readSidecar } from '../../data/sidecar.js';
 import { trainStudent } from '../../train/trainer.js';
+import { TrainOptions } from '../../train/options.js';
 import type { StudentEpisode } from '../../train/dataset.js';
-import { exportPolicy, readTrainedStudent } from '../../model/policy.js';
+import { exportPolicy, readTrainedStudent, type TrainedOn } from '../../model/policy.js';
 import type { JobContext } from '../context.js';
 import { hdf5Files, paramError } from './dataset-files.js';
 
@@ -24,6 +25,10 @@ const Params = z
     lambda: z.number().nonnegative().default(0.5),
     config: z.string().default('tiny'),
     configOverrides: z.record(z.string(), z.unknown()).default({}),
+    /** Initial weights: seeded random, or a local HF CLIP folder (e.g. Long-CLIP-B converted; train/options.ts). */
+    init: TrainOptions.shape.init,
+    /** CLIP BPE tokenizer folder, when the HF folder has none (tokenizer.json or vocab.json + merges.txt). */
+    tokenizerDir: z.string().min(1).optional(),
     epochs: z.number().int().positive().default(30),
     batchSize: z.number().int().positive().default(32),
     lr: z.number().positive().default(3e-4),
@@ -51,6 +56,19 @@ export async function loadStudentEpisodes(root: string, withDescriptions: boolea
   return out;
 }
 
+/** The suites and tasks of a dataset (recorded in the exported policy, so an evaluation elsewhere can warn). */
+export function trainedOnOf(episodes: readonly StudentEpisode[]): TrainedOn {
+  const count = new Map<string, { suite: string; taskIndex: number; episodes: number }>();
+  for (const { episode: e } of episodes) {
+    const k = `${e.suite}\u0000${e.taskIndex}`;
+    const c = count.get(k) ?? { suite: e.suite, taskIndex: e.taskIndex, episodes: 0 };
+    c.episodes++;
+    count.set(k, c);
+  }
+  const tasks = [...count.values()].sort((a, b) => (a.suite === b.suite ? a.taskIndex - b.taskIndex : a.suite < b.suite ? -1 : 1));
+  return { suites: [...new Set(tasks.map((t) => t.suite))], tasks };
+}
+
 export async function trainJob(ctx: JobContext): Promise<unknown> {
   const parsed = Params.safeParse(ctx.params);
   if (!parsed.success) throw paramError('train', parsed.error.issues[0]);
@@ -70,6 +88,8 @@ export async function trainJob(ctx: JobContext): Promise<unknown> {
       runId: p.runId,
       config: p.config,
       configOverrides: p.configOverrides,
+      init: p.init,
+      tokenizerDir: p.tokenizerDir,
       epochs: p.epochs,
       batchSize: p.batchSize,
       lr: p.lr,
@@ -102,7 +122,7 @@ export async function trainJob(ctx: JobContext): Promise<unknown> {
   if (p.exportPolicy) {
     ctx.progress(0.95, 'export policy.onnx');
     policyFile = path.join(outDir, 'policy.onnx');
-    await exportPolicy(readTrainedStudent(outDir), policyFile);
+    await exportPolicy({ ...readTrainedStudent(outDir), trainedOn: trainedOnOf(episodes) }, policyFile);
     ctx.artifact('policy', rel(policyFile), { runId: p.runId, lambda: p.lambda, descriptions: p.descriptions });
   }
   ctx.progress(1, 'done');

@@ -1,21 +1,33 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../errors.js';
+import { TAXONOMY_SIZES } from '../../phases/index.js';
+import { writeJsonAtomic } from '../../util/atomic.js';
 import { loadJobHandler } from '../registry.js';
-import path from 'node:path';
+import { TrainOptions } from '../../train/options.js';
+import { bestValidationEpoch, readTrainingHistory, taxonomyAblationTable, type AblationRow } from '../../evaluate/taxonomy-ablation.js';
 import { ChunkExecutionSchema } from '../../evaluate/trial.js';
 import { readTrials } from '../../evaluate/trial-log.js';
 import { perTaskTable, suiteTable, type ResultTable } from '../../evaluate/tables.js';
+import { efficiencyFromTrials } from '../../evaluate/report.js';
+import { countParams, parseStudentConfig } from '../../model/config.js';
 import { publishTables } from '../kinds/evaluate.js';
 import type { JobContext } from '../context.js';
-import { runPipeline, stageJobContext, type Stage, type StageContext } from './pipeline.js';
+import { canonicalJson, runPipeline, stageJobContext, type Stage, type StageContext } from './pipeline.js';
 
 /**
  * The `distill` recipe (issue 8): one experiment = teacher + suites + taxonomy + annotator + student +
  * λ grid + K + seeds, run as collect → annotate → train (one student per λ and the no-VLM baseline) →
  * evaluate (teacher and every student under one protocol) → report (the paper's tables). Each stage is the job kind of the same name
  * run inside the pipeline, so a stage behaves exactly as when started alone; the pipeline skips stages
- * already done with the same settings and resumes a crashed one from its own checkpoints.
+ * already done with the same settings and resumes a crashed one from its own checkpoints. The optional
+ * taxonomy ablation (annotate + train once per listed taxonomy) branches off after train: it does not
+ * wait for, nor invalidate, the closed-loop evaluation.
  */
+const isTaxonomy = (n: number) => (TAXONOMY_SIZES as readonly number[]).includes(n);
+const taxonomyMessage = `one of ${TAXONOMY_SIZES.join(', ')} (phases)`;
 export const DistillConfig = z
   .object({
     suites: z.array(z.enum(['object', 'spatial', 'goal'])).min(1).default(['object']),
@@ -25,11 +37,26 @@ export const DistillConfig = z
     /** The built-in teacher: the scripted expert, with OpenVLA-like noise (teacher/noise.ts defaults) or without. */
     teacher: z.enum(['scripted-noisy', 'scripted']).default('scripted-noisy'),
     imageSize: z.number().int().min(16).max(512).default(128),
-    taxonomy: z.number().int().default(9),
+    taxonomy: z.number().int().refine(isTaxonomy, taxonomyMessage).default(9),
+    /**
+     * The taxonomy ablation (paper §4.3): for each listed taxonomy, annotate the same data with it and train
+     * one student with the first λ; the report compares their validation token accuracy. [] = off.
+     */
+    taxonomyAblation: z
+      .array(z.number().int().refine(isTaxonomy, taxonomyMessage))
+      .refine((a) => new Set(a).size === a.length, 'each taxonomy once')
+      .default([]),
     annotator: z.enum(['auto', 'vlm', 'offline']).default('auto'),
     annotateMode: z.enum(['segment', 'frame']).default('segment'),
     student: z.string().default('tiny'),
     studentOverrides: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * The student's initial weights: absent = seeded random; {"kind":"hf","dir":…} = a local HF CLIP folder
+     * (the paper's pretrained Long-CLIP-B, stretched to 248 positions), with `tokenizerDir` when the folder
+     * has no tokenizer files. Nothing is downloaded.
+     */
+    studentInit: TrainOptions.shape.init.optional(),
+    tokenizerDir: z.string().min(1).optional(),
     lambdas: z.array(z.number().nonnegative()).min(1).default([0.5]),
     /** Also train the no-VLM baseline (instruction only, λ = 0). */
     baseline: z.boolean().default(true),
@@ -51,10 +78,27 @@ async function runKind(stage: StageContext<unknown>, kind: string, params: Recor
   return handler(stageJobContext(stage, params));
 }
 
+/** A sub-step that owns the [from, to] share of the stage's progress bar. */
+function span(stage: StageContext<unknown>, from: number, to: number): StageContext<unknown> {
+  return { ...stage, progress: (f, d) => stage.progress(from + (to - from) * Math.min(1, Math.max(0, f)), d) };
+}
+
 /** Sub-steps of one stage share its progress bar. */
 function part(stage: StageContext<unknown>, i: number, n: number): StageContext<unknown> {
   return { ...stage, progress: (f, d) => stage.progress((i + Math.min(1, Math.max(0, f))) / n, d) };
 }
+
+/** The student's settings every training run of the experiment shares (fingerprinted by the stages that train). */
+export const studentSettings = (c: DistillConfig) => ({
+  config: c.student,
+  configOverrides: c.studentOverrides,
+  ...(c.studentInit ? { init: c.studentInit } : {}),
+  ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}),
+  epochs: c.epochs,
+  batchSize: c.batchSize,
+  lr: c.lr,
+  seed: c.seed,
+});
 
 export const studentRuns = (c: DistillConfig) => [
   ...c.lambdas.map((lambda) => ({ runId: `lambda-${lambda}`, lambda, descriptions: 'sidecar' as const })),
@@ -94,7 +138,7 @@ export const distillStages: Stage<DistillConfig>[] = [
   {
     name: 'train',
     weight: 6,
-    settings: (c) => ({ student: c.student, o: c.studentOverrides, runs: studentRuns(c), epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed }),
+    settings: (c) => ({ student: c.student, o: c.studentOverrides, runs: studentRuns(c), epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed, ...(c.studentInit ? { init: c.studentInit } : {}), ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}) }),
     async run(stage) {
       const c = stage.config;
       const runs = studentRuns(c);
@@ -105,12 +149,7 @@ export const distillStages: Stage<DistillConfig>[] = [
           runId: r.runId,
           descriptions: r.descriptions,
           lambda: r.lambda,
-          config: c.student,
-          configOverrides: c.studentOverrides,
-          epochs: c.epochs,
-          batchSize: c.batchSize,
-          lr: c.lr,
-          seed: c.seed,
+          ...studentSettings(c),
           threads: c.threads,
         });
       }
@@ -141,15 +180,141 @@ export const distillStages: Stage<DistillConfig>[] = [
   },
 ];
 
+/** Hard-link (else copy) a dataset's HDF5 files and copy their sidecars, keeping the folder layout. */
+function mirrorDataset(src: string, dst: string): void {
+  mkdirSync(dst, { recursive: true });
+  for (const name of readdirSync(src)) {
+    const from = path.join(src, name);
+    const to = path.join(dst, name);
+    if (statSync(from).isDirectory()) mirrorDataset(from, to);
+    else if (/\.(hdf5|h5)$/.test(name)) {
+      try {
+        linkSync(from, to);
+      } catch {
+        copyFileSync(from, to); // another volume, or a file system without hard links
+      }
+    } else if (name.endsWith('.lab.json')) copyFileSync(from, to); // rewritten by annotate: a copy, never shared
+  }
+}
+
+const AblationState = z.object({ key: z.string(), done: z.boolean() });
+
+/** A run's state file; an unreadable one counts as absent (the run starts clean). */
+function readAblationState(file: string): z.infer<typeof AblationState> | null {
+  if (!existsSync(file)) return null;
+  try {
+    const r = AblationState.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the ablation stage hands the report: one row per listed taxonomy, in the order given. */
+export interface AblationOutput {
+  lambda: number;
+  rows: { taxonomy: number; runId: string; reused: boolean }[];
+}
+
+/**
+ * The taxonomy ablation: per listed taxonomy, the collected data mirrored into ablation/taxonomy-<n>/data
+ * (HDF5 hard-linked; the sidecars copied, since annotate rewrites them and the experiment's own data must
+ * keep its taxonomy), annotated with that taxonomy, and one student students/taxonomy-<n> trained with the
+ * first λ and the experiment's student settings (no policy export: only its validation metrics count).
+ * The experiment's own taxonomy reuses its λ student. Each run is keyed by the settings it depends on
+ * (ablation/taxonomy-<n>/run.json), so adding a taxonomy to the list, or re-running the stage after an
+ * unrelated change upstream, trains only what is missing; a run killed midway resumes from its checkpoints.
+ */
+const ablationStage: Stage<DistillConfig> = {
+  name: 'taxonomy-ablation',
+  after: ['train'],
+  weight: 1, // set from the config in distillJob
+  settings: (c) => ({ taxonomies: c.taxonomyAblation }),
+  async run(stage): Promise<AblationOutput> {
+    const c = stage.config;
+    const expDir = stage.job.experimentDir!;
+    const lambda = c.lambdas[0];
+    const own = studentRuns(c)[0]; // lambda-<λ0>, descriptions from the experiment's annotation
+    const toTrain = c.taxonomyAblation.filter((n) => n !== c.taxonomy);
+    const rows: AblationOutput['rows'] = [];
+    let k = 0;
+    for (const taxonomy of c.taxonomyAblation) {
+      if (taxonomy === c.taxonomy) {
+        rows.push({ taxonomy, runId: own.runId, reused: true });
+        continue;
+      }
+      const runId = `taxonomy-${taxonomy}`;
+      const dir = path.join(expDir, 'ablation', runId);
+      const studentDir = path.join(expDir, 'students', runId);
+      const stateFile = path.join(dir, 'run.json');
+      const train = { student: c.student, o: c.studentOverrides, lambda, epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed, ...(c.studentInit ? { init: c.studentInit } : {}), ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}) };
+      const collect = distillStages.find((s) => s.name === 'collect')!.settings(c);
+      const annotate = { taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed };
+      const key = createHash('sha256').update(canonicalJson({ collect, annotate, train })).digest('hex').slice(0, 16);
+      const prev = readAblationState(stateFile);
+      const sub = part(stage as StageContext<unknown>, k++, Math.max(1, toTrain.length));
+      if (prev?.key === key && prev.done && existsSync(path.join(studentDir, 'metrics.json'))) {
+        stage.job.log(`taxonomy ablation: ${taxonomy} phases already trained with these settings (${runId}); kept`);
+        rows.push({ taxonomy, runId, reused: false });
+        continue;
+      }
+      if (prev?.key !== key) {
+        // Another setting (or nothing yet): start clean, so no stale checkpoint is resumed.
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(studentDir, { recursive: true, force: true });
+        mirrorDataset(path.join(expDir, 'data'), path.join(dir, 'data'));
+        await writeJsonAtomic(stateFile, { key, done: false });
+      } else stage.job.log(`taxonomy ablation: resuming ${runId}`);
+      const dataset = path.relative(expDir, path.join(dir, 'data'));
+      stage.job.log(`taxonomy ablation: ${taxonomy} phases: annotate, then train ${runId} (λ = ${lambda})`);
+      await runKind(span(sub, 0, 0.2), 'annotate', { dataset, annotator: c.annotator, taxonomy, mode: c.annotateMode, seed: c.seed, granularity: false });
+      await runKind(span(sub, 0.2, 1), 'train', {
+        dataset,
+        runId,
+        descriptions: 'sidecar',
+        lambda,
+        ...studentSettings(c),
+        threads: c.threads,
+        exportPolicy: false,
+      });
+      await writeJsonAtomic(stateFile, { key, done: true });
+      rows.push({ taxonomy, runId, reused: false });
+    }
+    return { lambda, rows };
+  },
+};
+
+/** A student's learned parameter count, from the config in the policy.json exported beside its policy.onnx. */
+function studentParams(expDir: string, runId: string): number {
+  const file = path.join(expDir, 'students', runId, 'policy.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new LabError('CORRUPT_FILE', `${file}: cannot read the policy metadata: ${(e as Error).message}`, { file });
+  }
+  const meta = z.object({ config: z.unknown() }).safeParse(raw);
+  if (!meta.success) throw new LabError('CORRUPT_FILE', `${file}: field config: missing`, { file, field: 'config' });
+  try {
+    return countParams(parseStudentConfig(meta.data.config)).total;
+  } catch (e) {
+    throw new LabError('CORRUPT_FILE', `${file}: field config: ${(e as Error).message}`, { file, field: 'config' });
+  }
+}
+
 /**
  * The paper's comparison tables from the stored trials: Table 1/2 (suite × method, relative gap of the
- * first student vs the teacher, paired bootstrap) and Table 5/6 (per task, every λ student vs the no-VLM
- * baseline; cells that beat it in bold, * where McNemar/Fisher says the difference is significant).
+ * first student vs the teacher, paired bootstrap), Table 3 (efficiency: per-query policy time of the
+ * teacher and every student in the closed-loop trials, speedup vs the teacher) and Table 5/6 (per task,
+ * every λ student vs the no-VLM baseline; cells that beat it in bold, * where McNemar/Fisher says the
+ * difference is significant).
  */
 const reportStage: Stage<DistillConfig> = {
   name: 'report',
+  after: ['evaluate', 'taxonomy-ablation'],
   weight: 0.2,
-  settings: () => ({}),
+  // What the report publishes: adding a table re-runs this stage alone on an existing experiment.
+  settings: () => ({ tables: ['table1-suites', 'table3-efficiency', 'table5-per-task-lambda', 'taxonomy-ablation'] }),
   async run(stage) {
     const c = stage.config;
     const expDir = stage.job.experimentDir!;
@@ -168,6 +333,23 @@ const reportStage: Stage<DistillConfig> = {
         bootstrap: { seed: c.seed },
       }),
     ];
+    const workers = z.object({ workers: z.number().int().positive() }).safeParse(stage.outputs.evaluate);
+    tables.push(
+      efficiencyFromTrials(
+        records,
+        [{ id: 'teacher', label: method('teacher').label, params: null }, ...runs.map((r) => ({ id: r.runId, label: method(r.runId).label, params: studentParams(expDir, r.runId) }))],
+        {
+          id: 'table3-efficiency',
+          title: 'Inference efficiency in the closed-loop trials (paper Table 3)',
+          reference: 'teacher',
+          provider: 'the cpu execution provider (onnxruntime-node; the scripted teacher is plain JavaScript)',
+          notes: [
+            `Evaluation workers share the CPU${workers.success ? ` (${workers.data.workers} worker process${workers.data.workers === 1 ? '' : 'es'} here)` : ''}, so absolute times depend on the worker count and on the machine's load.`,
+            `Params: students counted from the config in students/<run>/policy.json (countParams, total); the scripted teacher has no learned parameters (—).`,
+          ],
+        },
+      ),
+    );
     const lambdaRuns = runs.filter((r) => r.descriptions === 'sidecar');
     if (c.baseline && lambdaRuns.length) {
       tables.push(
@@ -180,6 +362,16 @@ const reportStage: Stage<DistillConfig> = {
           variants: lambdaRuns.map((r) => method(r.runId)),
         }),
       );
+    }
+    const ablation = stage.outputs['taxonomy-ablation'] as AblationOutput | undefined;
+    if (ablation && ablation.rows.length > 0) {
+      const rows: AblationRow[] = ablation.rows.map((r) => ({
+        taxonomy: r.taxonomy,
+        runId: r.runId,
+        point: bestValidationEpoch(readTrainingHistory(path.join(expDir, 'students', r.runId, 'metrics.json')).history),
+      }));
+      const reused = ablation.rows.find((r) => r.reused);
+      tables.push(taxonomyAblationTable(rows, { lambda: ablation.lambda, epochs: c.epochs, reused }));
     }
     stage.progress(0.5, 'tables');
     await publishTables(stage.job, expDir, tables);
@@ -200,7 +392,9 @@ export function parseDistillConfig(raw: unknown): DistillConfig {
 export async function distillJob(ctx: JobContext): Promise<unknown> {
   const config = parseDistillConfig(ctx.params);
   ctx.log(`distill: ${JSON.stringify(config)}`);
-  const r = await runPipeline(ctx, [...distillStages, reportStage], config);
+  // The ablation's bar share: one student's training each, like the train stage's (weight 6 over its runs).
+  const ablation = { ...ablationStage, weight: (6 * config.taxonomyAblation.filter((n) => n !== config.taxonomy).length) / studentRuns(config).length };
+  const r = await runPipeline(ctx, [...distillStages, ablation, reportStage], config);
   ctx.progress(1, 'done');
   return { config, ran: r.ran, skipped: r.skipped, outputs: r.outputs };
 }

@@ -8,8 +8,11 @@ import { readCheckpoint, writeCheckpoint, type JobContext } from '../context.js'
 
 /**
  * A recipe is an ordered list of stages; each stage reads the settings it depends on and the outputs of
- * the stages before it. A stage's fingerprint hashes its own settings together with its predecessors'
- * fingerprints, so a changed setting invalidates exactly that stage and the ones after it. Completed
+ * the stages before it. A stage's fingerprint hashes its own settings together with the fingerprints of
+ * the stages it depends on (by default the one before it), so a changed setting invalidates exactly that
+ * stage and the ones downstream of it. A stage that names its dependencies (`after`) branches off the
+ * chain: e.g. the taxonomy ablation depends on training, not on the closed-loop evaluation, so a new
+ * trial count re-runs the evaluation without retraining the ablation's students. Completed
  * stages are recorded in `pipeline.json` in the experiment folder (written atomically), which is what
  * makes a re-run skip finished, still-valid work and a killed run resume at the stage it was in.
  */
@@ -28,6 +31,11 @@ export interface Stage<Config> {
   name: string;
   /** The settings this stage depends on (part of its fingerprint). */
   settings(config: Config): unknown;
+  /**
+   * The earlier stages this one depends on (their fingerprints are part of its own); default the stage
+   * right before it. A stage runs again when its settings changed or any stage it depends on runs.
+   */
+  after?: readonly string[];
   /** Relative cost, to spread the job's progress bar over stages. */
   weight: number;
   run(ctx: StageContext<Config>): Promise<unknown>;
@@ -68,22 +76,39 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The stages a stage depends on, as indices (checked: earlier stages of the same recipe). */
+function dependencies<C>(stages: Stage<C>[], i: number): number[] {
+  const s = stages[i];
+  if (!s.after) return i > 0 ? [i - 1] : [];
+  return s.after.map((name) => {
+    const j = stages.findIndex((x) => x.name === name);
+    if (j < 0 || j >= i) throw new LabError('INTERNAL', `recipe stage ${s.name} depends on ${name}, which is not an earlier stage`, { stage: s.name, after: name });
+    return j;
+  });
+}
+
 export function fingerprints<C>(stages: Stage<C>[], config: C): string[] {
   const out: string[] = [];
-  let prev = '';
-  for (const s of stages) {
-    prev = createHash('sha256').update(prev).update(s.name).update(canonicalJson(s.settings(config))).digest('hex').slice(0, 16);
-    out.push(prev);
-  }
+  stages.forEach((s, i) => {
+    const h = createHash('sha256');
+    for (const j of dependencies(stages, i)) h.update(out[j]);
+    out.push(h.update(s.name).update(canonicalJson(s.settings(config))).digest('hex').slice(0, 16));
+  });
   return out;
 }
 
-/** Which stages a run must execute: the first stage whose record is missing or stale, and all after it. */
+/**
+ * Which stages a run must execute: those whose record is missing or stale, and every stage downstream of
+ * one that runs (a stage redone under the same settings may still change its outputs). With the default
+ * dependencies (each stage on the one before) that is the first stale stage and all after it.
+ */
 export function planPipeline<C>(stages: Stage<C>[], config: C, manifest: Manifest): { skip: string[]; run: string[]; fingerprints: string[] } {
   const fps = fingerprints(stages, config);
-  let firstStale = stages.findIndex((s, i) => manifest.stages[s.name]?.fingerprint !== fps[i]);
-  if (firstStale < 0) firstStale = stages.length;
-  return { skip: stages.slice(0, firstStale).map((s) => s.name), run: stages.slice(firstStale).map((s) => s.name), fingerprints: fps };
+  const runs = stages.map(() => false);
+  stages.forEach((s, i) => {
+    runs[i] = manifest.stages[s.name]?.fingerprint !== fps[i] || dependencies(stages, i).some((j) => runs[j]);
+  });
+  return { skip: stages.filter((_, i) => !runs[i]).map((s) => s.name), run: stages.filter((_, i) => runs[i]).map((s) => s.name), fingerprints: fps };
 }
 
 export async function runPipeline<C>(job: JobContext, stages: Stage<C>[], config: C): Promise<{ ran: string[]; skipped: string[]; outputs: Record<string, unknown> }> {

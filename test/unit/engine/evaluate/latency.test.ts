@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { measureLatency, speedup, summarizeLatency } from '../../../../electron/engine/evaluate/latency.js';
+import { measureLatency, querySamples, speedup, summarizeLatency, timedTrials } from '../../../../electron/engine/evaluate/latency.js';
 import { LabError } from '../../../../electron/engine/errors.js';
+import { record } from './fixtures.js';
 
 describe('latency harness', () => {
   it('excludes warm-up calls and reports median, p95, Hz from a (fake) clock', async () => {
@@ -38,5 +39,34 @@ describe('latency harness', () => {
     expect(() => summarizeLatency([])).toThrow(LabError);
     await expect(measureLatency(async () => {}, { iterations: 0 })).rejects.toThrow(/iterations/);
     await expect(measureLatency(async () => {}, { warmup: -1 })).rejects.toThrow(/warmup/);
+  });
+});
+
+describe('closed-loop query samples (the latency tables and Table 3)', () => {
+  const timed = (policy: string, trial: number, policyMs: number[], failure?: 'error') => ({ ...record(policy, 'goal', 0, trial, false, failure ?? 'timeout'), policyMs });
+  const records = [
+    timed('a', 0, [100, 2, 4]),
+    timed('b', 0, [9, 9]),
+    timed('a', 1, [50, 6, 8]),
+    timed('a', 0, [7, 7, 7]), // the same trial written again across a crash: counted once (the first)
+    timed('a', 2, []), // a trial that never queried the policy (the warm-up ended it)
+  ];
+
+  it('takes one policy’s trials that queried, each once, in order', () => {
+    expect(timedTrials(records, 'a').map((r) => r.policyMs)).toEqual([
+      [100, 2, 4],
+      [50, 6, 8],
+    ]);
+    expect(timedTrials(records, 'b')).toHaveLength(1);
+    expect(timedTrials(records, 'c')).toEqual([]);
+  });
+
+  it('drops each trial’s first queries as warm-up, keeps all with 0', () => {
+    const a = timedTrials(records, 'a');
+    expect(querySamples(a)).toEqual([100, 2, 4, 50, 6, 8]);
+    expect(querySamples(a, 1)).toEqual([2, 4, 6, 8]);
+    expect(querySamples(a, 3)).toEqual([]);
+    expect(() => querySamples(a, -1)).toThrow(/warmupQueries/);
+    expect(() => querySamples(a, 0.5)).toThrow(LabError);
   });
 });

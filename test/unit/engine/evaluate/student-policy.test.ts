@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPolicy } from '../../../../electron/engine/evaluate/policies.js';
+import { GraphBuilder, emitOnnx } from '../../../../electron/engine/graph/index.js';
 import { StudentOnnxPolicy } from '../../../../electron/engine/evaluate/student-policy.js';
 import { StudentPolicy, exportPolicy, policyText, readTrainedStudent, type ExportInput } from '../../../../electron/engine/model/policy.js';
 import { framePixels } from '../../../../electron/engine/model/preprocess.js';
@@ -94,5 +95,47 @@ describe("the student's exported policy.onnx as an evaluation policy", () => {
     writeFileSync(junk, 'not a model');
     expect(() => StudentOnnxPolicy.readMeta(junk)).toThrow(expect.objectContaining({ code: 'CORRUPT_FILE' }));
     expect(() => StudentOnnxPolicy.readMeta(path.join(tmp.dir, 'missing.onnx'))).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('refuses another action normalization, or a graph of another action width, naming the file and the field', async () => {
+    const meta = JSON.parse(readFileSync(path.join(tmp.dir, 'policy.json'), 'utf8'));
+    const withMeta = (name: string, m: unknown) => {
+      const f = path.join(tmp.dir, `${name}.onnx`);
+      writeFileSync(f, new Uint8Array(0)); // no embedded metadata: policy.json beside it speaks for the file
+      writeFileSync(path.join(tmp.dir, `${name}.json`), JSON.stringify(m));
+      return f;
+    };
+    const refusal = (f: string, code: string, field: string, why: RegExp) => {
+      try {
+        StudentOnnxPolicy.readMeta(f);
+      } catch (e) {
+        const err = e as { code: string; message: string; details: { file: string; field: string } };
+        expect(err.code).toBe(code);
+        expect(err.details).toMatchObject({ file: f, field });
+        expect(err.message).toContain(`${f}: field ${field}: `);
+        expect(err.message).toMatch(why);
+        return;
+      }
+      throw new Error(`${f} was accepted`);
+    };
+    const { q01, q99 } = meta.stats;
+    refusal(withMeta('wide6', { ...meta, stats: { ...meta.stats, q01: q01.slice(0, 6), q99: q99.slice(0, 6) } }), 'SHAPE_MISMATCH', 'stats.q01', /6-wide, this protocol drives 7-D actions/);
+    // mean/std normalization (no percentile bounds), as other codebases export
+    refusal(withMeta('meanstd', { ...meta, stats: { mean: meta.stats.mean, std: meta.stats.std } }), 'UNSUPPORTED', 'stats.q01', /normalized another way \(mean, std\)/);
+    refusal(withMeta('inverted', { ...meta, stats: { ...meta.stats, q99: q99.map((v: number, d: number) => (d === 2 ? q01[2] - 1 : v)) } }), 'CORRUPT_FILE', 'stats.q99[2]', /below the lower bound stats\.q01\[2\]/);
+    refusal(withMeta('nan', { ...meta, stats: { ...meta.stats, q01: [null, ...q01.slice(1)] } }), 'CORRUPT_FILE', 'stats.q01[0]', /not a finite number/);
+
+    // Valid metadata, but the graph itself emits 6-wide actions: refused when the file is opened, before any trial.
+    const S = student.config.image.size;
+    const g = new GraphBuilder({ training: false });
+    const pixels = g.input('pixels', 'float32', [1, 3, S, S]);
+    const tokens = g.input('tokens', 'int64', [1, meta.textLength]);
+    const zero = g.mul(g.add(g.reduceSum(pixels, [1, 2, 3], false), g.reduceSum(g.cast(tokens, 'float32'), [1], false)), 0);
+    const actions = g.add(zero, g.constant(new Float32Array(4 * 6), [1, 4, 6]));
+    const graph6 = path.join(tmp.dir, 'graph6.onnx');
+    writeFileSync(graph6, emitOnnx(g, { outputs: { actions }, contrib: false, graphName: 'six_wide' }).bytes);
+    writeFileSync(path.join(tmp.dir, 'graph6.json'), JSON.stringify(meta));
+    expect(StudentOnnxPolicy.readMeta(graph6).runId).toBe(meta.runId); // the metadata alone is fine
+    await expect(StudentOnnxPolicy.create(graph6)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', details: { file: graph6, field: 'outputs.actions' }, message: expect.stringContaining('6-wide') });
   });
 });

@@ -97,6 +97,25 @@ describe('Table 3: efficiency', () => {
     expect([formatParams(158_000_000), formatParams(500e6), formatParams(149.6e6), formatParams(1_500), formatParams(12)]).toEqual(['158M', '500M', '150M', '1.5K', '12']);
     expect(() => efficiencyTable([], { reference: 'x' })).toThrow(/reference/);
   });
+
+  it('takes an optional p95 column, no params ("—"), and gives a column of sub-millisecond steps the decimals to show two digits', () => {
+    const p = efficiencyTable(
+      [
+        { label: 'scripted', params: null, secPerStep: 1.2e-5, p95SecPerStep: 2.5e-5, hz: 1 / 1.2e-5 },
+        { label: 'tiny', params: 1_234_567, secPerStep: 0.004, p95SecPerStep: 0.0061, hz: 250 },
+        { label: 'other', params: 0, secPerStep: 0.02, hz: 50 },
+      ],
+      { reference: 'scripted', provider: 'cpu', notes: ['Workers share the CPU.'] },
+    );
+    expect(p.columns).toEqual(['Model', 'Params', 'sec/step', 'sec/step (p95)', 'Hz', 'Speedup']);
+    expect(toCsv(p)).toBe(['Model,Params,sec/step,sec/step (p95),Hz,Speedup', 'scripted,—,0.000012,0.000025,83333.3,1.00000', 'tiny,1.23M,0.004000,0.006100,250.0,0.00300', 'other,0,0.020000,–,50.0,0.00060', ''].join('\r\n'));
+    expect(p.rows[0][1].value).toBeNull();
+    expect(p.rows[0][5].value).toBe(1);
+    expect(p.rows[1][5].value).toBeCloseTo(1.2e-5 / 0.004, 15);
+    expect(p.rows[2][3].value).toBeNull();
+    expect(p.notes).toEqual(['Median (and p95) over timed steps, warm-up excluded, on cpu; speedup vs scripted.', 'Workers share the CPU.']);
+    expect(() => toJson(p)).not.toThrow();
+  });
 });
 
 describe('Tables 5 and 6: per task', () => {

@@ -43,16 +43,21 @@ describe('inference rewrites of the policy', () => {
     expect(Math.max(...a.data.map((v, i) => Math.abs(v - z.data[i])))).toBeGreaterThan(1e-3);
   }, 60_000);
 
-  it('quantizeInt8: every weight MatMul becomes DynamicQuantizeMatMul and the logits stay close', async () => {
+  it('quantizeInt8: every weight MatMul of the towers becomes DynamicQuantizeMatMul, the head stays fp32, and the logits stay close', async () => {
     const m = mergeLora(c, initialWeights(c, { seed: 4, loraBStd: 0.05 }));
     const s = buildStudent(m.config, m.weights, { batch: B, textLength: T, frozen: true });
     const fp = emitOnnx(s.g, { outputs: { logits: s.logits }, contrib: true });
     const q = quantizeInt8(fp.bytes);
-    // 6 linears per block × 4 blocks, 2 projections, 2 per stream × 3 streams
-    expect(q.quantized.length).toBe(6 * 4 + 2 + 6);
+    // 6 linears per block × 4 blocks, 2 projections; the head's 2 per stream × 3 streams are kept (KEEP_FLOAT)
+    expect(q.quantized.length).toBe(6 * 4 + 2);
+    expect(q.quantized.some((n) => n.startsWith('head.'))).toBe(false);
+    // Asked to, the head is quantized too.
+    const all = quantizeInt8(fp.bytes, { keepFloat: /^$/ });
+    expect(all.quantized.length).toBe(6 * 4 + 2 + 6);
+    expect(all.bytes.length).toBeLessThan(fp.bytes.length * 0.5);
     const nodes = decodeModel(q.bytes).graph as { node: { opType: string }[] };
     expect(nodes.node.filter((n) => n.opType === 'DynamicQuantizeMatMul')).toHaveLength(q.quantized.length);
-    expect(q.bytes.length).toBeLessThan(fp.bytes.length * 0.5);
+    expect(q.bytes.length).toBeLessThan(fp.bytes.length); // the tiny head is half the weights, kept fp32
     const run = async (bytes: Uint8Array) => {
       const sess = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
       return (await sess.run({ pixels: new ort.Tensor('float32', pixels, [B, 3, 128, 128]), tokens: new ort.Tensor('int64', tokens, [B, T]) })).logits.data as Float32Array;

@@ -5,30 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { studentConfig } from '../../../../electron/engine/model/config.js';
 import { ByteTokenizer, ClipBpeTokenizer, cleanText, loadClipTokenizer, studentText, tokenizeRow, tokenizerFor } from '../../../../electron/engine/model/tokenizer.js';
 
-/** GPT-2/CLIP byte→unicode table, written independently of the code under test (same definition as openai/CLIP). */
-function byteChars(): string[] {
-  const bs = [...Array(256).keys()].filter((b) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255));
-  const cs = [...bs];
-  let n = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n++); }
-  const t: string[] = [];
-  bs.forEach((b, i) => (t[b] = String.fromCodePoint(cs[i])));
-  return t;
-}
-const BC = byteChars();
-
-/** A CLIP-shaped vocabulary: 256 byte symbols, their </w> forms, a few merges, SOT and EOT last. */
-function testVocab(opts: { dropByte?: number; mergedMissing?: boolean } = {}) {
-  const vocab: Record<string, number> = {};
-  let id = 0;
-  for (let b = 0; b < 256; b++) if (b !== opts.dropByte) vocab[BC[b]] = id++;
-  for (let b = 0; b < 256; b++) if (b !== opts.dropByte) vocab[`${BC[b]}</w>`] = id++;
-  const merges: [string, string][] = [['h', 'e'], ['he', 'l'], ['hel', 'l'], ['hell', 'o</w>'], ['w', 'o']];
-  for (const [a, b] of merges) if (!(opts.mergedMissing && a === 'w')) vocab[a + b] = id++;
-  vocab['<|startoftext|>'] = id++;
-  vocab['<|endoftext|>'] = id++;
-  return { vocab, merges };
-}
+import { BC, testVocab } from '../../../helpers/bpe-vocab.js';
 
 describe('CLIP BPE tokenizer on vocabularies written by the test', () => {
   const { vocab, merges } = testVocab();

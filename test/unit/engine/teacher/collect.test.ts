@@ -80,6 +80,16 @@ class ReachPolicy implements Policy {
   }
 }
 
+/** The point env that, like the built-in simulator, can go on stepping after a success (collect's tailSteps). */
+class PastEndPointEnv extends PointEnv {
+  pastEnd = 0;
+  async stepPastEnd(a: Float32Array): Promise<StepResult> {
+    this.pastEnd++;
+    const r = await this.step(a);
+    return { ...r, done: false };
+  }
+}
+
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'collect-'));
 const base = { suite: 'spatial', tasks: [0, 1], episodesPerTask: 8, seed: 5, maxSteps: 30, warmupSteps: 2, flushEvery: 3 };
 
@@ -123,6 +133,30 @@ describe('collectRollouts', () => {
     // a third run has nothing left to do
     const third = await collectRollouts(new PointEnv(), new ReachPolicy(), { ...base, outDir });
     expect([third.skipped, third.successes, third.failures]).toEqual([16, 0, 0]);
+  });
+
+  it('records tailSteps frames past success (the teacher goes on acting), only where the env can step past the end', async () => {
+    const plain = tmp();
+    await collectRollouts(new PointEnv(), new ReachPolicy(), { ...base, tasks: [0], episodesPerTask: 3, outDir: plain });
+    const outDir = tmp();
+    const env = new PastEndPointEnv();
+    const r = await collectRollouts(env, new ReachPolicy(), { ...base, tasks: [0], episodesPerTask: 3, outDir, tailSteps: 4 });
+    expect(r.successes).toBe(3);
+    expect(env.pastEnd).toBe(12);
+    const a = (await readLiberoHdf5(demoFile(plain, 'spatial', 0))).episodes;
+    const b = (await readLiberoHdf5(demoFile(outDir, 'spatial', 0))).episodes;
+    b.forEach((e, i) => {
+      expect(e.length).toBe(a[i].length + 4);
+      // the frames up to success are the same; the tail holds the closed gripper at the target
+      expect(Array.from(e.actions.subarray(0, a[i].actions.length))).toEqual(Array.from(a[i].actions));
+      expect(e.actions[(e.length - 1) * 7 + 6]).toBe(1);
+      expect([e.success, e.dones[e.length - 1], e.rewards[e.length - 1]]).toEqual([true, 1, 1]);
+    });
+    // off by default, refused where the env cannot step past the end, and validated
+    const noTail = await collectRollouts(new PointEnv(), new ReachPolicy(), { ...base, tasks: [0], episodesPerTask: 3, outDir: tmp(), tailSteps: 4 }).catch((e: unknown) => e);
+    expect((noTail as LabError).code).toBe('INVALID_INPUT');
+    const bad = await collectRollouts(env, new ReachPolicy(), { ...base, tasks: [0], episodesPerTask: 3, outDir: tmp(), tailSteps: -1 }).catch((e: unknown) => e);
+    expect((bad as LabError).code).toBe('INVALID_INPUT');
   });
 
   it('executes action chunks open-loop and keeps saved episodes when the teacher fails mid-run', async () => {
