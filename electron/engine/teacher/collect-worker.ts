@@ -18,6 +18,8 @@ export interface CollectTaskSpec {
   keepFailures: boolean;
   maxSteps?: number;
   flushEvery: number;
+  /** Recorded frames after a success (collect.ts `tailSteps`); 0 = stop at success. */
+  tailSteps?: number;
   teacher: unknown; // a TeacherSpec, validated here
 }
 
@@ -39,6 +41,7 @@ export async function runTrial(spec: CollectTaskSpec): Promise<CollectResult> {
       maxSteps: spec.maxSteps,
       keepFailures: spec.keepFailures,
       flushEvery: spec.flushEvery,
+      tailSteps: spec.tailSteps,
       naming: 'task',
       journalPerTask: true,
     });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { collectJob } from '../../../electron/engine/jobs/kinds/collect.js';
@@ -7,6 +7,15 @@ import { loadJobHandler } from '../../../electron/engine/jobs/registry.js';
 import type { JobContext } from '../../../electron/engine/jobs/context.js';
 import { readLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
 import { LabError } from '../../../electron/engine/errors.js';
+import { readSidecar } from '../../../electron/engine/data/sidecar.js';
+
+const made: string[] = [];
+const tmpDir = (): string => {
+  const d = mkdtempSync(path.join(os.tmpdir(), 'collect-job-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** The `collect` job kind end to end in the built-in simulator, with a cancel and a resume. */
 function jobCtx(dir: string, params: Record<string, unknown>, abortAfter?: number) {
@@ -41,7 +50,7 @@ const params = { suite: 'object', tasks: [7], episodesPerTask: 3, seed: 2, image
 describe('collect job', () => {
   it('is registered and writes <experiment>/data/<suite>/task_<i>.hdf5; a killed job resumes without duplicates', async () => {
     expect(await loadJobHandler('collect')).toBe(collectJob);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'collect-job-'));
+    const dir = tmpDir();
     const first = jobCtx(dir, params, 1);
     const err = await collectJob(first.ctx).catch((e: unknown) => e);
     expect((err as LabError).code).toBe('CANCELLED');
@@ -62,8 +71,8 @@ describe('collect job', () => {
 
   it('collects in 2 worker processes exactly what it collects in one', async () => {
     const p = { suite: 'object', tasks: [4, 9], episodesPerTask: 2, seed: 5, imageSize: 16, teacher: { kind: 'scripted-noisy' } };
-    const serialDir = mkdtempSync(path.join(os.tmpdir(), 'collect-job-'));
-    const parallelDir = mkdtempSync(path.join(os.tmpdir(), 'collect-job-'));
+    const serialDir = tmpDir();
+    const parallelDir = tmpDir();
     const a = await collectJob(jobCtx(serialDir, p).ctx);
     const parallel = jobCtx(parallelDir, { ...p, workers: 2 });
     const b = await collectJob(parallel.ctx);
@@ -78,8 +87,21 @@ describe('collect job', () => {
     }
   });
 
+  it('records tailSteps frames past each success, also from worker processes', async () => {
+    const dir = tmpDir();
+    const r = await collectJob(jobCtx(dir, { suite: 'object', tasks: [4, 9], episodesPerTask: 1, seed: 5, imageSize: 16, teacher: { kind: 'scripted' }, tailSteps: 6, workers: 2 }).ctx);
+    expect(r.successes).toBe(2);
+    for (const task of [4, 9]) {
+      const file = path.join(dir, 'exp', 'data', 'object', `task_${task}.hdf5`);
+      const { episodes, demoKeys } = await readLiberoHdf5(file);
+      const notes = readSidecar(file).demos[demoKeys[0]].notes;
+      expect(notes.tail_steps).toBe(6);
+      expect(episodes[0].length).toBe((notes.success_frame as number) + 6);
+    }
+  });
+
   it('names bad parameters', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'collect-job-'));
+    const dir = tmpDir();
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ suite: 'libero_90' }, /parameter suite/],
       [{ suite: 'goal', episodesPerTask: 51 }, /parameter episodesPerTask/],
@@ -87,6 +109,7 @@ describe('collect job', () => {
       [{ suite: 'goal', teacher: { kind: 'websocket', url: 'http://x' } }, /parameter teacher\.url/],
       [{ suite: 'goal', teacher: { kind: 'scripted-noisy', noise: { flipRate: 0.5 } } }, /parameter teacher\.noise\.flipRate/],
       [{ suite: 'goal', teacher: { kind: 'scripted', expert: { retries: -1 } } }, /parameter teacher\.expert\.retries/],
+      [{ suite: 'goal', tailSteps: -1 }, /parameter tailSteps/],
     ];
     for (const [p, text] of cases) {
       const err = await collectJob(jobCtx(dir, p).ctx).catch((e: unknown) => e);

@@ -37,6 +37,11 @@ export const CollectParams = z
     /** Recorded frames per episode after the warm-up; default the suite's limit (OpenVLA's). */
     maxSteps: z.number().int().min(1).optional(),
     flushEvery: z.number().int().min(1).default(5),
+    /**
+     * Recorded frames after each success (the teacher releases, retreats and rests), so `completed` frames
+     * exist (phase-classifier checks); 0 = stop at success, like OpenVLA's rollouts. Noted per demo in the sidecar.
+     */
+    tailSteps: z.number().int().min(0).max(200).default(0),
     /** Worker processes, one task at a time each (default: one per core); 1 = in this process. */
     workers: z.number().int().min(1).max(64).optional(),
   })
@@ -75,7 +80,7 @@ export async function collectJob(ctx: JobContext): Promise<CollectResult & { dat
   ctx.progress(0, 'starting the simulator');
   const spec = (task: number): CollectTaskSpec => ({
     suite: p.suite, task, episodesPerTask: p.episodesPerTask, seed: p.seed, outDir, imageSize: p.imageSize,
-    keepFailures: p.keepFailures, maxSteps: p.maxSteps, flushEvery: p.flushEvery, teacher: p.teacher,
+    keepFailures: p.keepFailures, maxSteps: p.maxSteps, flushEvery: p.flushEvery, tailSteps: p.tailSteps, teacher: p.teacher,
   });
   const parts: CollectResult[] = [];
   if (workers <= 1) {
@@ -84,9 +89,9 @@ export async function collectJob(ctx: JobContext): Promise<CollectResult & { dat
     const policy = makeTeacher(p.teacher, p.seed);
     try {
       for (const [k, task] of tasks.entries()) {
-        const { suite, episodesPerTask, seed, maxSteps, keepFailures, flushEvery } = spec(task);
+        const { suite, episodesPerTask, seed, maxSteps, keepFailures, flushEvery, tailSteps } = spec(task);
         parts.push(
-          await collectRollouts(env, policy, { suite, tasks: [task], episodesPerTask, seed, outDir, maxSteps, keepFailures, flushEvery, naming: 'task', journalPerTask: true }, {
+          await collectRollouts(env, policy, { suite, tasks: [task], episodesPerTask, seed, outDir, maxSteps, keepFailures, flushEvery, tailSteps, naming: 'task', journalPerTask: true }, {
             signal: ctx.signal,
             onProgress: (q) => {
               const fraction = (k + q.attempted / q.total) / tasks.length;
