@@ -164,11 +164,38 @@ export class SimEnv {
   }
 
   step(action: ArrayLike<number>): StepResult {
-    const sim = this.simulation;
     const t = this.requireTask();
     if (this.finished) {
       throw new LabError('CONFLICT', `the episode has ended (${this.finished}); call reset()`, { reason: this.finished, step: this.steps });
     }
+    const { out, clipped, predicates, success } = this.advance(action);
+    let reason: EndReason | null = null;
+    if (out.unstable) reason = 'unstable';
+    else if (success) reason = 'success';
+    else if (this.steps >= MAX_STEPS[t.suite]) reason = 'max_steps';
+    this.finished = reason;
+    const info: StepInfo = { step: this.steps, clipped, clippedTotal: this.clippedTotal, predicates, reason };
+    if (out.unstable) info.unstable = out.unstable;
+    return { obs: this.observe(), reward: success ? 1 : 0, success, done: reason !== null, info };
+  }
+
+  /**
+   * One more control step after the episode ended in success (step() refuses it): recording the robot as
+   * it settles once the task is done (collection's `tailSteps`). Same action handling as step();
+   * `success` says whether the goal still holds; `done` only flags unstable physics (the episode stays ended).
+   */
+  stepPastEnd(action: ArrayLike<number>): StepResult {
+    if (this.finished !== 'success') {
+      throw new LabError('CONFLICT', `stepPastEnd: only after an episode that ended in success (now: ${this.finished ?? 'running'})`, { reason: this.finished, step: this.steps });
+    }
+    const { out, clipped, predicates, success } = this.advance(action);
+    const info: StepInfo = { step: this.steps, clipped, clippedTotal: this.clippedTotal, predicates, reason: 'success' };
+    if (out.unstable) info.unstable = out.unstable;
+    return { obs: this.observe(), reward: success ? 1 : 0, success, done: out.unstable !== null, info };
+  }
+
+  /** Validate and clip an action, run one control step, evaluate the goal. */
+  private advance(action: ArrayLike<number>) {
     const a = validateAction(action);
     let clipped = 0;
     for (let i = 0; i < 7; i++) {
@@ -178,18 +205,11 @@ export class SimEnv {
       }
     }
     this.clippedTotal += clipped;
-    const out = sim.controlStep(a);
+    const out = this.simulation.controlStep(a);
     this.steps++;
     const predicates = this.evalGoal();
     const success = out.unstable === null && Object.values(predicates).every(Boolean);
-    let reason: EndReason | null = null;
-    if (out.unstable) reason = 'unstable';
-    else if (success) reason = 'success';
-    else if (this.steps >= MAX_STEPS[t.suite]) reason = 'max_steps';
-    this.finished = reason;
-    const info: StepInfo = { step: this.steps, clipped, clippedTotal: this.clippedTotal, predicates, reason };
-    if (out.unstable) info.unstable = out.unstable;
-    return { obs: this.observe(), reward: success ? 1 : 0, success, done: reason !== null, info };
+    return { out, clipped, predicates, success };
   }
 
   /** Goal predicates now, by description. */

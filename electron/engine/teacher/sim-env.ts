@@ -26,8 +26,6 @@ export interface SimPrivileged extends Record<string, unknown> {
 
 export class SimTeacherEnv implements Env {
   readonly name = 'vla-ad-lab-sim';
-  /** The last step() ended the episode in success: stepPastEnd may go on. */
-  private succeeded = false;
   private constructor(readonly sim: SimEnv) {}
 
   static async create(opts: EnvOptions = {}): Promise<SimTeacherEnv> {
@@ -45,30 +43,18 @@ export class SimTeacherEnv implements Env {
 
   async reset(opts: { suite: string; taskIndex: number; initIndex: number; seed: number }): Promise<Observation> {
     const obs = await this.sim.reset(opts.suite, opts.taskIndex, opts.initIndex);
-    this.succeeded = false;
     return this.convert(obs);
   }
 
   async step(action: Float32Array): Promise<StepResult> {
     const r = this.sim.step(action);
-    this.succeeded = r.success;
     return { obs: this.convert(r.obs), reward: r.reward, done: r.done, success: r.success, info: { ...r.info } };
   }
 
-  /**
-   * One more control step after the episode ended in success (SimEnv.step refuses it): collection's
-   * `tailSteps` records the robot settling once the task is done. Same action handling as step()
-   * (clipped to [-1, 1]); `success` says whether the goal still holds, `done` only flags unstable physics.
-   */
+  /** One more control step after a successful episode (SimEnv.stepPastEnd), for collection's `tailSteps`. */
   async stepPastEnd(action: Float32Array): Promise<StepResult> {
-    if (!this.succeeded) throw new LabError('CONFLICT', 'stepPastEnd: only after an episode that ended in success', {});
-    if (action.length !== 7) throw new LabError('INVALID_INPUT', `action must be 7 numbers, got length ${action.length}`, { field: 'action', length: action.length });
-    const bad = Array.from(action).findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new LabError('INVALID_INPUT', `action[${bad}] is not a finite number`, { field: `action[${bad}]` });
-    const out = this.sim.simulation.controlStep(Array.from(action, (v) => Math.max(-1, Math.min(1, v))));
-    const predicates = this.sim.evalGoal();
-    const success = out.unstable === null && Object.values(predicates).every(Boolean);
-    return { obs: this.convert(this.sim.observe()), reward: success ? 1 : 0, done: out.unstable !== null, success, info: { predicates, pastEnd: true } };
+    const r = this.sim.stepPastEnd(action);
+    return { obs: this.convert(r.obs), reward: r.reward, done: r.done, success: r.success, info: { ...r.info, pastEnd: true } };
   }
 
   async close(): Promise<void> {

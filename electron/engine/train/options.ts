@@ -44,7 +44,10 @@ export const TrainOptions = z.object({
     colorJitter: z.number().min(0).max(1).default(0),
   }).default({ shift: 0, colorJitter: 0 }),
   seed: z.number().int().default(0),
-  /** ORT intra-op threads; fix it (e.g. 1 or 2) for bit-identical resume on CPU. */
+  /**
+   * ORT intra-op threads. 1 = bit-identical runs and resumes on CPU; with more, some ORT CPU kernels sum
+   * in a scheduling-dependent order, so two runs differ in the last bits (docs/student.md).
+   */
   threads: z.number().int().positive().optional(),
   ep: z.enum(['auto', 'cpu', 'cuda']).default('cpu'),
   /** Run id recorded in checkpoints and the exported policy. */

@@ -89,7 +89,7 @@ function resumeKey(o: TrainOptions): string {
 /**
  * Train a student: dual-path loss, AdamW in the train-step graph, LR schedule computed here, validation
  * split by episode, metrics and a checkpoint every epoch. With `resume`, continues from `outDir`'s last
- * checkpoint; on CPU with fixed threads the result is bit-identical to an uninterrupted run (batches,
+ * checkpoint; on CPU with one thread the result is bit-identical to an uninterrupted run (batches,
  * augmentations and LR depend only on (seed, epoch, step)). A failure or cancellation keeps the last
  * good checkpoint (checkpoints are written to new files, then `latest.json` is switched atomically).
  */

@@ -6,7 +6,7 @@ import { StudentOnnxPolicy } from '../../../electron/engine/evaluate/student-pol
 import { toMarkdown } from '../../../electron/engine/evaluate/tables.js';
 import { countParams, parseStudentConfig } from '../../../electron/engine/model/config.js';
 import { exportPolicy, readTrainedStudent } from '../../../electron/engine/model/policy.js';
-import { MICRO } from '../../unit/engine/train/helpers.js';
+import { MINI_DISTILL } from '../../helpers/mini-distill.js';
 import { testLab } from '../../helpers/lab.js';
 
 /**
@@ -22,21 +22,7 @@ beforeAll(() => {
 });
 afterAll(() => env.cleanup());
 
-const config = {
-  suites: ['object'],
-  tasks: [0],
-  episodesPerTask: 3,
-  imageSize: 32,
-  annotator: 'offline',
-  student: MICRO.config,
-  studentOverrides: MICRO.configOverrides,
-  lambdas: [0.5],
-  baseline: true,
-  epochs: 2,
-  batchSize: 16,
-  trials: 2,
-  threads: 1,
-};
+const config = { ...MINI_DISTILL, baseline: true, trials: 2 };
 
 let expId = '';
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultTableSchema, type ResultTable } from '../../../electron/api/schemas.js';
 import { taxonomy } from '../../../electron/engine/phases/index.js';
-import { MICRO } from '../../unit/engine/train/helpers.js';
+import { MINI_DISTILL } from '../../helpers/mini-distill.js';
 import { testLab } from '../../helpers/lab.js';
 
 /**
@@ -18,20 +18,10 @@ beforeAll(() => {
 afterAll(() => env.cleanup());
 
 const config = {
-  suites: ['object'],
-  tasks: [0],
-  episodesPerTask: 3,
-  imageSize: 32,
-  annotator: 'offline',
-  student: MICRO.config,
-  studentOverrides: MICRO.configOverrides,
-  lambdas: [0.5],
+  ...MINI_DISTILL,
   baseline: false,
-  epochs: 2,
-  batchSize: 16,
   lr: 1e-2,
   trials: 1,
-  threads: 1,
   taxonomy: 9,
   taxonomyAblation: [9, 5],
 };
