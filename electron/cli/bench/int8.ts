@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { splitEpisodes } from '../../engine/data/batching.js';
+import { z } from 'zod';
 import { LabError } from '../../engine/errors.js';
+import { readJsonFile } from '../../engine/util/json-file.js';
 import { loadStudentEpisodes } from '../../engine/jobs/kinds/train.js';
 import { StudentPolicy, measureInt8Agreement, readTrainedStudent } from '../../engine/model/policy.js';
 import { videoFrame } from '../../engine/model/preprocess.js';
@@ -23,13 +24,8 @@ export default async function int8Bench(args: string[]): Promise<BenchReport> {
   const threads = Number(flag(args, '--threads') ?? os.cpus().length);
   const maxFrames = Number(flag(args, '--frames') ?? 200);
   const student = readTrainedStudent(studentDir);
-  const metricsFile = path.join(studentDir, 'metrics.json');
-  let options: { valFraction: number; seed: number };
-  try {
-    options = JSON.parse(readFileSync(metricsFile, 'utf8')).options;
-  } catch (e) {
-    throw new LabError('NOT_FOUND', `cannot read ${metricsFile}: ${(e as Error).message}`, { file: metricsFile });
-  }
+  // the trainer's own split: its recorded valFraction and seed
+  const { options } = readJsonFile(path.join(studentDir, 'metrics.json'), z.object({ options: z.object({ valFraction: z.number(), seed: z.number() }) }));
   const { val } = splitEpisodes(await loadStudentEpisodes(dataDir, false), { valFraction: options.valFraction, seed: options.seed });
   if (!val.length) throw new LabError('INVALID_INPUT', `${studentDir} was trained without a validation split (valFraction ${options.valFraction})`, { field: 'valFraction' });
   // Every validation frame up to maxFrames, spread evenly over the validation episodes.

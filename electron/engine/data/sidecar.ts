@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { LabError } from '../errors.js';
+import { readJsonFile } from '../util/json-file.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import type { LiberoHdf5Reader } from './libero-hdf5.js';
 
@@ -37,18 +38,7 @@ export function readSidecar(hdf5File: string): Sidecar {
   const file = sidecarPath(hdf5File);
   const base = hdf5File.split(/[\\/]/).pop()!;
   if (!existsSync(file)) return { version: SIDECAR_VERSION, hdf5: base, demos: {} };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new LabError('CORRUPT_FILE', `${file}: not JSON (${(err as Error).message})`, { file });
-  }
-  const r = Sidecar.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new LabError('CORRUPT_FILE', `${file}: ${issue.path.join('.')}: ${issue.message}`, { file, field: issue.path.join('.') });
-  }
-  return r.data;
+  return readJsonFile(file, Sidecar);
 }
 
 /** Merge per-frame fields / notes into one demo's entry and write the sidecar atomically. */

@@ -10,6 +10,8 @@ import type { Phase } from '../phases/index.js';
 import type { Observation, PolicyContext } from '../teacher/policy.js';
 import type { PhaseAwarePolicy } from './runner.js';
 
+
+type MetadataProp = { key: string; value: string };
 /**
  * The action normalization a policy declares must be the one this lab's policies use: per-dimension
  * 1st/99th percentile bounds (q01, q99) over the 7 action dimensions, finite, q01 ≤ q99 (OpenVLA's
@@ -60,9 +62,18 @@ export class StudentOnnxPolicy implements PhaseAwarePolicy {
     this.name = `student:${meta.runId}:${textMode}`;
   }
 
+  /** The file's metadata_props, decoded once per open (readMeta and embeddedTokenizer share them). */
+  static metadataProps(file: string): MetadataProp[] {
+    if (!existsSync(file)) throw new LabError('NOT_FOUND', `student policy ${file} does not exist`, { field: 'spec', file });
+    try {
+      return (decodeModel(readFileSync(file)).metadataProps ?? []) as MetadataProp[];
+    } catch (e) {
+      throw new LabError('CORRUPT_FILE', `student policy ${file}: cannot read its metadata: ${(e as Error).message}`, { file });
+    }
+  }
+
   /** The CLIP BPE tokenizer embedded by exportPolicy (metadata `vla_ad_tokenizer`), if any. */
-  static embeddedTokenizer(file: string): ClipBpeTokenizer | undefined {
-    const props = (decodeModel(readFileSync(file)).metadataProps ?? []) as { key: string; value: string }[];
+  static embeddedTokenizer(file: string, props: MetadataProp[] = StudentOnnxPolicy.metadataProps(file)): ClipBpeTokenizer | undefined {
     const own = props.find((p) => p.key === 'vla_ad_tokenizer');
     if (!own) return undefined;
     let spec: unknown;
@@ -74,11 +85,9 @@ export class StudentOnnxPolicy implements PhaseAwarePolicy {
     return clipTokenizerFromSpec(spec, file);
   }
 
-  static readMeta(file: string): PolicyMeta {
-    if (!existsSync(file)) throw new LabError('NOT_FOUND', `student policy ${file} does not exist`, { field: 'spec', file });
+  static readMeta(file: string, props: MetadataProp[] = StudentOnnxPolicy.metadataProps(file)): PolicyMeta {
     let meta: unknown;
     try {
-      const props = (decodeModel(readFileSync(file)).metadataProps ?? []) as { key: string; value: string }[];
       const own = props.find((p) => p.key === 'vla_ad_policy');
       const beside = file.replace(/\.onnx$/, '') + '.json';
       meta = own ? JSON.parse(own.value) : existsSync(beside) ? JSON.parse(readFileSync(beside, 'utf8')) : null;
@@ -93,8 +102,9 @@ export class StudentOnnxPolicy implements PhaseAwarePolicy {
   }
 
   static async create(file: string, opts: { textMode?: TextMode; tokenizerDir?: string; threads?: number } = {}): Promise<StudentOnnxPolicy> {
-    const meta = StudentOnnxPolicy.readMeta(file);
-    const tok = tokenizerFor(meta.config, opts.tokenizerDir ?? StudentOnnxPolicy.embeddedTokenizer(file));
+    const props = StudentOnnxPolicy.metadataProps(file);
+    const meta = StudentOnnxPolicy.readMeta(file, props);
+    const tok = tokenizerFor(meta.config, opts.tokenizerDir ?? StudentOnnxPolicy.embeddedTokenizer(file, props));
     const session = await ort.InferenceSession.create(file, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',

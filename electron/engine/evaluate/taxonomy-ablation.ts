@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { readJsonFile } from '../util/json-file.js';
 import { pct, type Cell, type ResultTable } from './tables.js';
 
 /**
@@ -28,21 +27,7 @@ export interface AblationPoint {
   mean: number | null;
 }
 
-export function readTrainingHistory(file: string): z.infer<typeof MetricsFile> {
-  if (!existsSync(file)) throw new LabError('NOT_FOUND', `training metrics ${file} do not exist`, { file });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new LabError('CORRUPT_FILE', `${file}: not JSON (${(e as Error).message})`, { file });
-  }
-  const r = MetricsFile.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new LabError('CORRUPT_FILE', `${file}: ${i.path.join('.')}: ${i.message}`, { file, field: i.path.join('.') });
-  }
-  return r.data;
-}
+export const readTrainingHistory = (file: string): z.infer<typeof MetricsFile> => readJsonFile(file, MetricsFile);
 
 /** Full-path validation metrics at the epoch of lowest full-path validation loss (earliest on ties); null without validation. */
 export function bestValidationEpoch(history: z.infer<typeof MetricsFile>['history']): AblationPoint | null {

@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSyn
 import path from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../errors.js';
+import { readJsonFile } from '../../util/json-file.js';
 import { TAXONOMY_SIZES } from '../../phases/index.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { loadJobHandler } from '../registry.js';
@@ -88,12 +89,14 @@ function part(stage: StageContext<unknown>, i: number, n: number): StageContext<
   return { ...stage, progress: (f, d) => stage.progress((i + Math.min(1, Math.max(0, f))) / n, d) };
 }
 
+/** Initial weights and tokenizer folder, only when set (so fingerprints of experiments without them stay as they were). */
+const studentWeights = (c: DistillConfig) => ({ ...(c.studentInit ? { init: c.studentInit } : {}), ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}) });
+
 /** The student's settings every training run of the experiment shares (fingerprinted by the stages that train). */
 export const studentSettings = (c: DistillConfig) => ({
   config: c.student,
   configOverrides: c.studentOverrides,
-  ...(c.studentInit ? { init: c.studentInit } : {}),
-  ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}),
+  ...studentWeights(c),
   epochs: c.epochs,
   batchSize: c.batchSize,
   lr: c.lr,
@@ -138,7 +141,7 @@ export const distillStages: Stage<DistillConfig>[] = [
   {
     name: 'train',
     weight: 6,
-    settings: (c) => ({ student: c.student, o: c.studentOverrides, runs: studentRuns(c), epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed, ...(c.studentInit ? { init: c.studentInit } : {}), ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}) }),
+    settings: (c) => ({ student: c.student, o: c.studentOverrides, runs: studentRuns(c), epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed, ...studentWeights(c) }),
     async run(stage) {
       const c = stage.config;
       const runs = studentRuns(c);
@@ -247,7 +250,7 @@ const ablationStage: Stage<DistillConfig> = {
       const dir = path.join(expDir, 'ablation', runId);
       const studentDir = path.join(expDir, 'students', runId);
       const stateFile = path.join(dir, 'run.json');
-      const train = { student: c.student, o: c.studentOverrides, lambda, epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed, ...(c.studentInit ? { init: c.studentInit } : {}), ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}) };
+      const train = { student: c.student, o: c.studentOverrides, lambda, epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed, ...studentWeights(c) };
       const collect = distillStages.find((s) => s.name === 'collect')!.settings(c);
       const annotate = { taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed };
       const key = createHash('sha256').update(canonicalJson({ collect, annotate, train })).digest('hex').slice(0, 16);
@@ -287,16 +290,9 @@ const ablationStage: Stage<DistillConfig> = {
 /** A student's learned parameter count, from the config in the policy.json exported beside its policy.onnx. */
 function studentParams(expDir: string, runId: string): number {
   const file = path.join(expDir, 'students', runId, 'policy.json');
-  let raw: unknown;
+  const meta = readJsonFile(file, z.object({ config: z.unknown() }));
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new LabError('CORRUPT_FILE', `${file}: cannot read the policy metadata: ${(e as Error).message}`, { file });
-  }
-  const meta = z.object({ config: z.unknown() }).safeParse(raw);
-  if (!meta.success) throw new LabError('CORRUPT_FILE', `${file}: field config: missing`, { file, field: 'config' });
-  try {
-    return countParams(parseStudentConfig(meta.data.config)).total;
+    return countParams(parseStudentConfig(meta.config)).total;
   } catch (e) {
     throw new LabError('CORRUPT_FILE', `${file}: field config: ${(e as Error).message}`, { file, field: 'config' });
   }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../../errors.js';
+import { readJsonFile } from '../../util/json-file.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { readCheckpoint, writeCheckpoint, type JobContext } from '../context.js';
 
@@ -52,15 +53,7 @@ export const manifestPath = (experimentDir: string) => path.join(experimentDir, 
 export function readManifest(experimentDir: string): Manifest {
   const file = manifestPath(experimentDir);
   if (!existsSync(file)) return { version: 1, stages: {} };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new LabError('CORRUPT_FILE', `${file} is not JSON: ${(err as Error).message}`, { file });
-  }
-  const parsed = Manifest.safeParse(raw);
-  if (!parsed.success) throw new LabError('CORRUPT_FILE', `${file}: ${parsed.error.issues[0]?.message}`, { file });
-  return parsed.data;
+  return readJsonFile(file, Manifest);
 }
 
 /** Canonical JSON (sorted keys) so that the same settings always hash the same. */
