@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Artifact, DoctorReport, ResultRecord, Experiment, ExperimentId, ExperimentName, Job, JobId, Settings, VlmSettings } from './schemas.js';
+import { JOB_KINDS, unknownJobKindMessage } from './job-kinds.js';
 
 /**
  * The `lab` API contract: one entry per message, with the schema of what is sent and of what comes back.
@@ -7,8 +8,8 @@ import { Artifact, DoctorReport, ResultRecord, Experiment, ExperimentId, Experim
  * HTTP (electron/server/) — and consumed once by the renderer through `LabClient`. Job events are the one
  * stream: `subscribeJobs` (a preload bridge over IPC, a WebSocket in web mode).
  */
-export const JOB_KINDS = ['selftest', 'distill', 'collect', 'annotate', 'train', 'evaluate'] as const;
-export const JobKind = z.enum(JOB_KINDS);
+export { JOB_KINDS };
+export const JobKind = z.enum(JOB_KINDS, { error: (issue) => (issue.input === undefined ? undefined : unknownJobKindMessage(issue.input)) });
 export type JobKind = z.infer<typeof JobKind>;
 
 export const labMethods = {

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 /**
  * Typed errors for every boundary of the engine. A LabError carries a stable `code` (for the UI, the
  * job protocol and tests) and `details` naming the file, field or value at fault. Errors cross process
@@ -52,4 +53,20 @@ export function serializeError(err: unknown): SerializedError {
 
 export function fromSerialized(e: SerializedError): LabError {
   return new LabError(e.code, e.message, e.details ?? {});
+}
+
+/**
+ * Parse `value` with a zod schema, or throw a LabError naming what was parsed and the first field at
+ * fault (`<what>: <field>: <message>`, details.field and every issue) — the one zod → LabError path.
+ */
+export function parseOr<S extends z.ZodType>(schema: S, value: unknown, what: string, code: ErrorCode = 'INVALID_INPUT', details: Record<string, unknown> = {}): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue.path.map(String).join('.');
+  throw new LabError(code, `${what}: ${field || '(root)'}: ${issue.message}`, {
+    ...details,
+    field,
+    issues: r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+  });
 }

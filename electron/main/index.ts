@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import workerPath from '../workers/job-worker?modulePath';
 import { openLab, type Lab } from '../engine/lab-runtime.js';
 import { resolveDataDir } from '../engine/store/data-dir.js';
-import { CSP } from '../server/web-server.js';
+import { CSP } from '../api/csp.js';
 import { resolveArtifactFile } from '../engine/store/artifact-files.js';
 import { serializeError } from '../engine/errors.js';
 import { registerIpcRouter } from './ipc-router.js';
@@ -44,7 +44,7 @@ async function start(): Promise<void> {
   protocol.handle('lab-file', (request) => {
     const url = new URL(request.url);
     try {
-      const file = resolveArtifactFile(lab!, decodeURIComponent(url.hostname + url.pathname));
+      const file = resolveArtifactFile(lab!.store, decodeURIComponent(url.hostname + url.pathname));
       return net.fetch(pathToFileURL(file).href, { headers: request.headers });
     } catch (err) {
       return new Response(JSON.stringify(serializeError(err)), { status: 404, headers: { 'content-type': 'application/json' } });

@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { LabError, serializeError } from '../engine/errors.js';
 import type { Lab } from '../engine/lab-runtime.js';
 import { ARTIFACT_MIME, resolveArtifactFile } from '../engine/store/artifact-files.js';
+import { CSP } from '../api/csp.js';
 
 /**
  * Web mode: the same renderer over HTTP on loopback, and the same `lab` API as Electron's IPC —
@@ -43,7 +44,6 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
   '.woff2': 'font/woff2',
 };
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: lab-file:; media-src 'self' blob: lab-file:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function startWebServer(opts: WebServerOptions): Promise<WebServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -162,7 +162,7 @@ function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
 function serveArtifact(lab: Lab, rest: string, req: http.IncomingMessage, res: http.ServerResponse): void {
   let file: string;
   try {
-    file = resolveArtifactFile(lab, decodeURIComponent(rest));
+    file = resolveArtifactFile(lab.store, decodeURIComponent(rest));
   } catch (err) {
     const e = serializeError(err);
     return sendJson(res, HTTP_STATUS[e.code] ?? 500, { ok: false, error: e });

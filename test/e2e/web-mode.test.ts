@@ -8,7 +8,7 @@ import { startWebServer, type WebServer } from '../../electron/server/web-server
 import { rendererDir, repoRoot } from '../../electron/cli/paths.js';
 import { testLab } from '../helpers/lab.js';
 import { writeLiberoHdf5 } from '../../electron/engine/data/libero-hdf5.js';
-import { syntheticDataset } from '../unit/engine/phases/fixtures.js';
+import { syntheticDataset } from '../../electron/cli/bench/fixtures/synthetic-phases.js';
 import { encodeMp4, sideBySide } from '../../electron/engine/video/encode.js';
 
 /**

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { annotateDataset, type AnnotateOptions } from '../../engine/annotate/index.js';
 import { classifyEpisode } from '../../engine/phases/index.js';
-// The synthetic rollouts and the local OpenAI-compatible server are the test fixtures (no simulator yet,
-// no remote VLM in a benchmark): the bench runs through tsx like the rest of the CLI.
-import { syntheticDataset } from '../../../test/unit/engine/phases/fixtures.js';
-import { goodHandler, startFakeVlm } from '../../../test/integration/annotate/fake-vlm.js';
+// Synthetic rollouts with known phases and a local OpenAI-compatible server (no remote VLM in a
+// benchmark): fixtures the benchmarks share with the tests.
+import { syntheticDataset } from './fixtures/synthetic-phases.js';
+import { goodHandler, startFakeVlm } from './fixtures/fake-vlm.js';
 import type { BenchReport, BenchRow } from './report.js';
 
 /**

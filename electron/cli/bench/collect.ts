@@ -8,8 +8,8 @@ import { summarize } from './report.js';
 import { readLiberoHdf5, writeLiberoHdf5 } from '../../engine/data/libero-hdf5.js';
 import { syntheticEpisode } from '../../engine/data/synthetic-episode.js';
 import { collectRollouts } from '../../engine/teacher/collect.js';
-import type { Env, StepResult } from '../../engine/teacher/env.js';
-import type { Observation, Policy } from '../../engine/teacher/policy.js';
+import type { Env, StepResult } from '../../engine/envs/env.js';
+import type { Observation, Policy } from '../../engine/policies/types.js';
 
 /**
  * `npm run bench -- collect [episodes] [frames]`: HDF5 write/read throughput of the LIBERO layout, ours

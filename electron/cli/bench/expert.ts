@@ -4,11 +4,11 @@ import path from 'node:path';
 import { SUITES } from '../../engine/sim/index.js';
 import { measureSolvability, type TaskSolvability } from '../../engine/teacher/solvability.js';
 import { collectRollouts } from '../../engine/teacher/collect.js';
-import { ScriptedExpert } from '../../engine/teacher/scripted-expert.js';
-import { SimTeacherEnv } from '../../engine/teacher/sim-env.js';
+import { ScriptedExpert } from '../../engine/policies/scripted-expert.js';
+import { BuiltinSimEnv } from '../../engine/envs/builtin-sim.js';
 import { fileURLToPath } from 'node:url';
-import { forkTrialWorkers } from '../../engine/evaluate/trial-workers.js';
-import { runTrials } from '../../engine/evaluate/scheduler.js';
+import { forkWorkerPool } from '../../engine/rollout/pool.js';
+import { runTrials } from '../../engine/rollout/scheduler.js';
 import type { CollectTaskSpec } from '../../engine/teacher/collect-worker.js';
 import type { CollectResult } from '../../engine/teacher/collect.js';
 import type { BenchReport, BenchRow } from './report.js';
@@ -47,7 +47,7 @@ export default async function expertBench(args: string[]): Promise<BenchReport> 
   for (const workers of [2, 1]) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-expert-'));
     const specs: CollectTaskSpec[] = [0, 1, 2, 3].map((task) => ({ suite: 'object', task, episodesPerTask: 3, seed: 0, outDir: dir, imageSize: 128, keepFailures: false, flushEvery: 5, teacher: { kind: 'scripted' } }));
-    const pool = forkTrialWorkers<CollectTaskSpec, CollectResult>(workers, { handler: fileURLToPath(new URL(`../../engine/teacher/collect-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)) });
+    const pool = forkWorkerPool<CollectTaskSpec, CollectResult>(workers, { handler: fileURLToPath(new URL(`../../engine/teacher/collect-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)) });
     try {
       await pool.runOne({ ...specs[0], task: 9, outDir: path.join(dir, 'warm') }, { worker: 0, index: 0 }); // start-up and JIT outside the timing
       if (workers > 1) await pool.runOne({ ...specs[0], task: 8, outDir: path.join(dir, 'warm') }, { worker: 1, index: 0 });
@@ -63,7 +63,7 @@ export default async function expertBench(args: string[]): Promise<BenchReport> 
   }
   // Collection with cameras, in this process.
   const outDir = mkdtempSync(path.join(os.tmpdir(), 'bench-expert-'));
-  const env = await SimTeacherEnv.create({ imageSize: 128 });
+  const env = await BuiltinSimEnv.create({ imageSize: 128 });
   try {
     const t0 = performance.now();
     const r = await collectRollouts(env, new ScriptedExpert(), { suite: 'object', tasks: [0, 1], episodesPerTask: 3, seed: 0, outDir });

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { LabError } from '../../engine/errors.js';
 import { readJsonFile } from '../../engine/util/json-file.js';
 import { loadStudentEpisodes } from '../../engine/jobs/kinds/train.js';
-import { StudentPolicy, measureInt8Agreement, readTrainedStudent } from '../../engine/model/policy.js';
+import { readTrainedStudent } from '../../engine/model/policy.js';
+import { StudentRuntime, measureInt8Agreement } from '../../engine/policies/student-onnx.js';
 import { videoFrame } from '../../engine/model/preprocess.js';
 import { type BenchReport, type BenchRow, flag, summarize, timeSamples } from './report.js';
 
@@ -38,13 +39,13 @@ export default async function int8Bench(args: string[]): Promise<BenchReport> {
   const name = `${student.config.name} student ${student.runId}`;
   rows.push({ name: `${name}: next-action token agreement int8 vs fp32 (${frames.length} validation frames, ${val.length} episodes)`, unit: '%', ours: 100 * agreement.tokenAgreement, target: '≥ 99 %', note: `all 7 tokens equal on ${(100 * agreement.frameAgreement).toFixed(1)} % of frames` });
   for (const int8 of [false, true]) {
-    const policy = await StudentPolicy.create(student, { threads, int8 });
+    const policy = await StudentRuntime.fromWeights(student, { threads, int8 });
     try {
       const f = frames[0];
       const ms = summarize(await timeSamples(() => policy.act(f.image, f.text), 3, 20));
       rows.push({ name: `${name}: inference b1, text features cached${int8 ? ', int8 matmuls' : ''}`, unit: 'ms/step', ours: ms.median });
     } finally {
-      await policy.dispose();
+      await policy.release();
     }
   }
   return { suite: 'int8', command: `npm run bench -- int8 ${args.join(' ')}`.trim(), rows, extra: { threads, agreement, studentDir, dataDir } };

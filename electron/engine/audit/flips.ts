@@ -1,7 +1,6 @@
 import { countGripperFlips, DEFAULT_FLIP_WINDOW, gripperColumn } from '../data/stats.js';
 import type { Episode } from '../data/episode.js';
 import { invalidInput } from '../errors.js';
-import type { TrialRecord } from '../evaluate/trial.js';
 
 /**
  * Gripper flip audit (paper §4.5; docs/evaluate.md "Flip audit"). A spurious flip is a gripper command
@@ -103,8 +102,21 @@ export function seriesFromEpisodes(episodes: Iterable<Episode>, source?: string)
   }));
 }
 
+/**
+ * What the audit reads of a closed-loop trial: evaluate/'s `TrialRecord` has these fields (it is stated
+ * structurally here because audit/ sits below evaluate/, which imports it).
+ */
+export interface TrialGripper {
+  policyId: string;
+  suite: string;
+  taskIndex: number;
+  trialIndex: number;
+  /** Gripper command sent at each executed step. */
+  gripper: ArrayLike<number>;
+}
+
 /** Student (or any policy's) closed-loop trials: the gripper commands actually sent. */
-export function seriesFromTrials(trials: Iterable<TrialRecord>): GripperSeries[] {
+export function seriesFromTrials(trials: Iterable<TrialGripper>): GripperSeries[] {
   return [...trials].map((t) => ({ source: t.policyId, suite: t.suite, taskIndex: t.taskIndex, index: t.trialIndex, gripper: t.gripper }));
 }
 

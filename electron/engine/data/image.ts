@@ -5,25 +5,10 @@
  * antialiased, then rounded and clipped to uint8. (OpenVLA also JPEG-encodes and decodes before resizing
  * to match its RLDS training data; that step is not reproduced here.)
  */
-export interface Image {
-  data: Uint8Array;
-  height: number;
-  width: number;
-  channels: number;
-}
+import { rotate180, type Image } from '../util/image.js';
 
-export function rotate180(img: Image): Image {
-  const { height: H, width: W, channels: C } = img;
-  const out = new Uint8Array(img.data.length);
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
-      const src = (y * W + x) * C;
-      const dst = ((H - 1 - y) * W + (W - 1 - x)) * C;
-      for (let c = 0; c < C; c++) out[dst + c] = img.data[src + c];
-    }
-  }
-  return { ...img, data: out };
-}
+// The image type and the 180° rotation live in util/ (the PNG encoder needs them too).
+export { rotate180, type Image };
 
 export type ResizeFilter = 'bilinear' | 'lanczos3';
 

@@ -1,4 +1,4 @@
-import type { PolicyMeta, TrainedOn } from '../model/policy.js';
+import type { PolicyMeta, TrainedOn } from '../model/policy-meta.js';
 
 /**
  * Was a student trained on what it is evaluated on? (issue 8, "Bad input": a suite it was not trained on

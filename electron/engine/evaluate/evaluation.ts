@@ -1,16 +1,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { trainingCoverage, type TrainingCoverage } from './coverage.js';
-import { parsePolicySpec, type PolicyEntry } from './policies.js';
-import { StudentOnnxPolicy } from './student-policy.js';
+import { StudentRuntime } from '../policies/student-onnx.js';
+import { PolicyEntrySchema, samePolicy, type PolicyEntry, type PolicyEntryInput } from './policy-entry.js';
 import { planTrials, remainingTrials, uniqueTrials, type Protocol, type TrialSpec } from './protocol.js';
-import { defaultWorkers, runTrials, type TrialProgress } from './scheduler.js';
+import { defaultWorkers, runTrials, type TrialProgress } from '../rollout/scheduler.js';
 import { trialKey, type TrialRecord } from './trial.js';
 import { appendTrial, readTrials } from './trial-log.js';
-import { forkTrialWorkers } from './trial-workers.js';
+import { forkWorkerPool } from '../rollout/pool.js';
 import { TrialSession, type TrialSessionConfig } from './trial-session.js';
 
 /**
@@ -22,7 +22,8 @@ import { TrialSession, type TrialSessionConfig } from './trial-session.js';
  * suites or tasks it was not trained on still runs; the gap is kept in evaluation.json (`coverage`).
  */
 export interface EvaluatePolicyOptions {
-  entry: PolicyEntry;
+  /** The policy (parsed here: a PolicySpec or an older string spec). */
+  entry: PolicyEntryInput | PolicyEntry;
   protocol: Protocol;
   /** `<experiment>/eval/<policyId>`. */
   evalDir: string;
@@ -54,9 +55,9 @@ export interface PolicyEvaluation {
 
 /** A student's training coverage under a protocol; null for every other kind of policy. */
 export function studentCoverage(entry: PolicyEntry, protocol: Pick<Protocol, 'suites' | 'tasks'>, baseDir: string): TrainingCoverage | null {
-  const spec = parsePolicySpec(entry.spec);
+  const spec = entry.spec;
   if (spec.kind !== 'student') return null;
-  return trainingCoverage(StudentOnnxPolicy.readMeta(path.resolve(baseDir, spec.file)), protocol.suites, protocol.tasks, entry.id);
+  return trainingCoverage(StudentRuntime.readMeta(path.resolve(baseDir, spec.file)), protocol.suites, protocol.tasks, entry.id);
 }
 
 export const trialLogFile = (evalDir: string) => path.join(evalDir, 'trials.jsonl');
@@ -80,7 +81,8 @@ export function planRecords(plan: readonly TrialSpec[], records: Iterable<TrialR
 }
 
 export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<PolicyEvaluation> {
-  const { entry, protocol, evalDir } = opts;
+  const { protocol, evalDir } = opts;
+  const entry = parseOr(PolicyEntrySchema, opts.entry, 'evaluate: policy');
   mkdirSync(evalDir, { recursive: true });
   const log = trialLogFile(evalDir);
   // The protocol and policy this folder was evaluated under, recorded (seeds included) and checked.
@@ -88,9 +90,10 @@ export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<Polic
   const coverage = opts.coverage !== undefined ? opts.coverage : studentCoverage(entry, protocol, opts.baseDir);
   const meta = { policy: entry, protocol, coverage };
   if (existsSync(metaFile)) {
-    const prev = JSON.parse(readFileSync(metaFile, 'utf8')) as typeof meta;
-    if (prev.policy?.spec !== entry.spec || prev.policy?.textMode !== entry.textMode) {
-      throw new LabError('CONFLICT', `eval/${entry.id} holds trials of '${prev.policy?.spec}' (${prev.policy?.textMode}), not '${entry.spec}' (${entry.textMode}): use another policy id`, {
+    // An evaluation.json of either spec form (string + textMode, or PolicySpec) compares by what it names.
+    const prev = JSON.parse(readFileSync(metaFile, 'utf8')) as { policy?: unknown };
+    if (!samePolicy(prev.policy, entry)) {
+      throw new LabError('CONFLICT', `eval/${entry.id} holds trials of ${JSON.stringify(prev.policy)}, not ${JSON.stringify(entry)}: use another policy id`, {
         field: 'policies',
         id: entry.id,
       });
@@ -114,7 +117,7 @@ export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<Polic
   };
   if (todo.length > 0) {
     const useProcesses = workers > 1 || opts.forceProcesses === true;
-    const pool = useProcesses ? forkTrialWorkers<TrialSpec, TrialRecord>(workers, { handler: handlerFile(), config }) : null;
+    const pool = useProcesses ? forkWorkerPool<TrialSpec, TrialRecord>(workers, { handler: handlerFile(), config }) : null;
     const local = useProcesses ? null : await TrialSession.create(config);
     try {
       await runTrials(todo, pool ? pool.runOne : (spec) => local!.run(spec), {

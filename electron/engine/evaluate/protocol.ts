@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { LabError, invalidInput } from '../errors.js';
 import { Rng } from '../util/rng.js';
-import { ChunkExecutionSchema, trialKey, type ChunkExecution, type TrialRecord } from './trial.js';
+import { ChunkExecutionSchema, type ChunkExecution } from '../rollout/chunk-executor.js';
+import { trialKey, type TrialRecord } from './trial.js';
 
 /**
  * The closed-loop evaluation protocol (DESIGN.md "Reference facts"; OpenVLA's run_libero_eval.py):

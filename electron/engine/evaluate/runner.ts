@@ -1,19 +1,19 @@
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { ACTION_DIM, type Episode } from '../data/episode.js';
 import { LabError } from '../errors.js';
 import { classifyEpisode, PHASES, type Phase } from '../phases/index.js';
-import type { Env, StepResult } from '../teacher/env.js';
-import type { Observation, Policy } from '../teacher/policy.js';
-import { ChunkExecutor } from './chunk-executor.js';
+import type { Env } from '../envs/env.js';
+import { wantsPhase, type Observation, type Policy } from '../policies/types.js';
+import { runRollout } from '../rollout/loop.js';
 import { FRAME_FORMAT, writeFramePack } from './frames.js';
-import { WARMUP_ACTION, type TrialSpec } from './protocol.js';
+import type { TrialSpec } from './protocol.js';
 import { parseTrialRecord, type FailureReason, type TrialRecord } from './trial.js';
 
 /**
  * One closed-loop trial (docs/evaluate.md "Runner"):
- *   reset(task, init i, trial seed) → policy.reset → `warmupSteps` no-ops (gripper open, not recorded)
- *   → policy through the ChunkExecutor until success, the step limit, instability or an error.
+ *   the one rollout loop (rollout/loop.ts: reset to init i with the trial seed, policy.reset, `warmupSteps`
+ *   no-ops, then the policy through the chunk executor) until success, the step limit, instability or an
+ *   error; the runner records what the trial record holds through the loop's hooks.
  *
  * Outcomes:
  * - success: every goal predicate holds after a step;
@@ -111,98 +111,60 @@ export function labelTrace(trace: ProprioTrace, meta: Parameters<ProprioTrace['e
   return classifyEpisode(trace.episode(meta), { usePrivileged: false }).phases;
 }
 
-/**
- * A policy that wants the current phase label as test-time text (the student in `phase` mode): the
- * runner calls `setPhase` before each query with the label the classifier gives the newest frame of the
- * trace so far (causal: only past frames, the pending action's gripper taken from the last one sent).
- */
-export interface PhaseAwarePolicy extends Policy {
-  readonly wantsPhase: true;
-  setPhase(phase: Phase): void;
-}
-const wantsPhase = (p: Policy): p is PhaseAwarePolicy => (p as Partial<PhaseAwarePolicy>).wantsPhase === true;
-
 export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: RunTrialOptions = {}): Promise<TrialRecord> {
-  const now = opts.now ?? (() => performance.now());
   const startedAt = new Date().toISOString();
   const gripper: number[] = [];
-  const policyMs: number[] = [];
   const frames: Uint8Array[] = [];
   const stride = opts.frames?.stride ?? 1;
   const trace = new ProprioTrace();
-  let simMs = 0;
   let steps = 0;
   let success = false;
   let failure: FailureReason | null = null;
   let errorMessage: string | undefined;
   let imageSize = { height: 0, width: 0 };
-
-  const timedEnv = async <T>(f: () => Promise<T>): Promise<T> => {
-    const t0 = now();
-    try {
-      return await f();
-    } finally {
-      simMs += now() - t0;
-    }
-  };
+  const timing = { policyMs: [] as number[], simMs: 0 };
   const keepFrame = (obs: Observation, index: number) => {
     if (opts.frames && index % stride === 0 && obs.agentview_rgb.length > 0) frames.push(obs.agentview_rgb.slice());
   };
-  /** Map an env step that ended the episode to the outcome; null while it goes on. */
-  const ended = (r: StepResult): boolean => {
-    if (r.success) {
-      success = true;
-      return true;
-    }
-    if (!r.done) return false;
-    const reason = r.info?.reason;
-    if (reason === 'unstable' || r.info?.unstable !== undefined) {
-      failure = 'unstable';
-      errorMessage = String(r.info?.unstable ?? 'simulation diverged');
-    } else failure = 'timeout';
-    return true;
-  };
+  const meta = { suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed, success: false };
+  const phaseAware = wantsPhase(policy) ? policy : null;
 
   try {
     const instruction = opts.instruction ?? (await env.listTasks(spec.suite)).find((t) => t.index === spec.taskIndex)?.instruction;
     if (instruction === undefined) throw new LabError('NOT_FOUND', `${env.name} has no task ${spec.taskIndex} in suite ${spec.suite}`, { suite: spec.suite, taskIndex: spec.taskIndex });
-    let obs = await timedEnv(() => env.reset({ suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed }));
-    await policy.reset({ suite: spec.suite, taskIndex: spec.taskIndex, instruction, initIndex: spec.initIndex, seed: spec.seed });
-    let over = false;
-    const warm = Float32Array.from(WARMUP_ACTION);
-    for (let i = 0; i < spec.warmupSteps && !over; i++) {
-      const r = await timedEnv(() => env.step(warm));
-      obs = r.obs;
-      over = ended(r);
-    }
-    imageSize = obs.imageSize;
-    keepFrame(obs, 0);
-    const exec = new ChunkExecutor(spec.execution);
-    const meta = { suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed, success: false };
-    while (!over && steps < spec.maxSteps) {
-      if (exec.needsQuery()) {
-        if (wantsPhase(policy)) {
-          // The newest frame's action is not known yet: carry the last gripper command (open at the start).
-          trace.push(obs, [0, 0, 0, 0, 0, 0, gripper.at(-1) ?? -1]);
-          const phase = labelTrace(trace, meta).at(-1)!;
-          trace.pop();
-          policy.setPhase(phase);
-        }
-        const t0 = now();
-        const chunk = await policy.act(obs);
-        policyMs.push(now() - t0);
-        exec.push(chunk);
-      }
-      const action = exec.next();
-      trace.push(obs, action);
-      gripper.push(action[ACTION_DIM - 1]);
-      const r = await timedEnv(() => env.step(action));
-      steps++;
-      obs = r.obs;
-      keepFrame(obs, steps);
-      over = ended(r);
-    }
-    if (!over) failure = 'timeout';
+    const r = await runRollout(
+      env,
+      policy,
+      { suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed, instruction, warmupSteps: spec.warmupSteps, maxSteps: spec.maxSteps, execution: spec.execution },
+      {
+        now: opts.now,
+        timing, // filled as the trial runs, so an errored trial keeps its timing
+        onStart: (obs) => {
+          imageSize = obs.imageSize;
+          keepFrame(obs, 0);
+        },
+        beforeQuery: phaseAware
+          ? (obs) => {
+              // The newest frame's action is not known yet: carry the last gripper command (open at the start).
+              trace.push(obs, [0, 0, 0, 0, 0, 0, gripper.at(-1) ?? -1]);
+              const phase = labelTrace(trace, meta).at(-1)!;
+              trace.pop();
+              phaseAware.setPhase(phase);
+            }
+          : undefined,
+        onStep: (s) => {
+          trace.push(s.obs, s.action);
+          gripper.push(s.action[ACTION_DIM - 1]);
+          steps++;
+          keepFrame(s.result.obs, steps);
+        },
+      },
+    );
+    success = r.success;
+    if (r.end === 'unstable') {
+      failure = 'unstable';
+      errorMessage = String(r.endInfo?.unstable ?? 'simulation diverged');
+    } else if (!r.success) failure = 'timeout';
   } catch (err) {
     if (isSetupError(err)) throw err;
     success = false;
@@ -240,8 +202,8 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
       execution: spec.execution,
       gripper,
       phases,
-      policyMs,
-      simMs,
+      policyMs: timing.policyMs,
+      simMs: timing.simMs,
       frames: framesRef,
       startedAt,
     },

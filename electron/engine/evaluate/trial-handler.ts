@@ -2,7 +2,7 @@ import type { TrialSpec } from './protocol.js';
 import { TrialSession, type TrialSessionConfig } from './trial-session.js';
 
 /**
- * The closed-loop trial handler for `forkTrialWorkers` (trial-workers.ts): each worker process builds
+ * The closed-loop trial handler for `forkWorkerPool` (trial-workers.ts): each worker process builds
  * one TrialSession (simulator + policy) at init and runs its trials on it.
  */
 let session: TrialSession | null = null;

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { invalidInput } from '../errors.js';
-import type { Env } from '../teacher/env.js';
-import type { Policy } from '../teacher/policy.js';
-import { SimTeacherEnv } from '../teacher/sim-env.js';
-import { createPolicy, PolicyEntrySchema } from './policies.js';
+import { parseOr } from '../errors.js';
+import type { Env } from '../envs/env.js';
+import { EnvSpec, makeEnv } from '../envs/spec.js';
+import { makePolicy } from '../policies/spec.js';
+import type { Policy } from '../policies/types.js';
+import { PolicyEntrySchema } from './policy-entry.js';
 import type { TrialSpec } from './protocol.js';
 import { runTrial, trialFramesFile } from './runner.js';
 import type { TrialRecord } from './trial.js';
@@ -23,6 +24,8 @@ export const TrialSessionConfigSchema = z.object({
   /** The policy's eval folder: frame packs go to `<evalDir>/frames/`. */
   evalDir: z.string(),
   imageSize: z.number().int().positive().default(128),
+  /** The environment; default the built-in simulator at `imageSize`. */
+  env: EnvSpec.optional(),
   frames: z.object({ keep: z.boolean(), stride: z.number().int().positive() }).default({ keep: true, stride: 1 }),
   tokenizerDir: z.string().optional(),
   timeoutMs: z.number().int().positive().optional(),
@@ -38,12 +41,9 @@ export class TrialSession {
   ) {}
 
   static async create(input: TrialSessionConfig, deps: { env?: Env; policy?: Policy } = {}): Promise<TrialSession> {
-    const r = TrialSessionConfigSchema.safeParse(input);
-    if (!r.success) throw invalidInput(`trial session config: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, { field: r.error.issues[0].path.join('.') });
-    const c = r.data;
-    const policy =
-      deps.policy ?? (await createPolicy(c.policy.spec, { seed: c.seed, textMode: c.policy.textMode, baseDir: c.baseDir, tokenizerDir: c.tokenizerDir, timeoutMs: c.timeoutMs }));
-    const env = deps.env ?? (await SimTeacherEnv.create({ imageSize: c.imageSize, renderImages: true }));
+    const c = parseOr(TrialSessionConfigSchema, input, 'trial session config');
+    const policy = deps.policy ?? (await makePolicy(c.policy.spec, { seed: c.seed, baseDir: c.baseDir, tokenizerDir: c.tokenizerDir, timeoutMs: c.timeoutMs }));
+    const env = deps.env ?? (await makeEnv(c.env ?? { kind: 'builtin', imageSize: c.imageSize, renderImages: true }));
     return new TrialSession(c, env, policy);
   }
 

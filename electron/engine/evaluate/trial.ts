@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LabError } from '../errors.js';
+import { ChunkExecutionSchema } from '../rollout/chunk-executor.js';
 
 /**
  * One closed-loop trial as stored (docs/evaluate.md, "Per-trial record"). The record is the unit of
@@ -10,14 +11,6 @@ import { LabError } from '../errors.js';
 
 export const FAILURE_REASONS = ['timeout', 'unstable', 'error'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
-
-/** How an action chunk is turned into per-step actions (protocol.ts, ChunkExecutor). */
-export const ChunkExecutionSchema = z.discriminatedUnion('mode', [
-  z.object({ mode: z.literal('whole') }),
-  z.object({ mode: z.literal('replan'), n: z.number().int().positive() }),
-  z.object({ mode: z.literal('ensemble'), k: z.number().nonnegative().default(0.01) }),
-]);
-export type ChunkExecution = z.infer<typeof ChunkExecutionSchema>;
 
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 

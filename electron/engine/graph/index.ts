@@ -16,7 +16,7 @@ export { OPS, type OpDef, type EmitCtx } from './ops.js';
 export { gradients } from './autodiff.js';
 export { buildTrainStep, stateName, ADAMW_DEFAULTS, type AdamWConfig, type TrainGraph } from './optim.js';
 export { emitOnnx, OPSET, EXTERNAL_DATA_THRESHOLD, type EmitOptions, type EmittedModel } from './emit.js';
-export { TrainSession, InferSession, selectExecutionProvider, type RuntimeOptions, type StepResult, type Feed, type EpName } from './runtime.js';
+export { TrainSession, InferSession, selectExecutionProvider, type RuntimeOptions, type TrainStepResult, type Feed, type EpName } from './runtime.js';
 export * as nn from './nn.js';
 export { encodeSafetensors, decodeSafetensors, toFloat32, readSafetensors, writeSafetensors, type SafeTensor, type SafeDType } from './safetensors.js';
 export { decodeModel } from './onnx-proto.js';

@@ -152,7 +152,7 @@ function dropoutMask(rng: Rng, n: number, p: number): Float32Array {
   return out;
 }
 
-export interface StepResult {
+export interface TrainStepResult {
   loss: number;
   gradNorm: number;
   /** The user's extra outputs (e.g. logits). */
@@ -198,7 +198,7 @@ export class TrainSession {
   }
 
   /** One forward + backward + AdamW step with learning rate `lr`. */
-  async step(batch: Record<string, Feed>, lr: number): Promise<StepResult> {
+  async step(batch: Record<string, Feed>, lr: number): Promise<TrainStepResult> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(batch)) feeds[k] = toOrt(k, v);
     for (const [k, v] of this.state) feeds[k] = v;

@@ -3,7 +3,8 @@ import type { Job, JobEvent } from '../../api/schemas.js';
 import { LabError } from '../errors.js';
 import type { LabStore } from '../store/lab-store.js';
 import { FromWorker, type JobProcess, type SpawnJobProcess } from './protocol.js';
-import { registeredJobKinds } from './registry.js';
+import { isJobKind } from './registry.js';
+import { unknownJobKindMessage } from '../../api/job-kinds.js';
 
 const CANCEL_GRACE_MS = 5_000; // a worker that ignores cancel this long is killed
 
@@ -44,9 +45,7 @@ export class JobSupervisor {
   }
 
   start(kind: string, experimentId: string | null, params: Record<string, unknown>): Job {
-    if (!registeredJobKinds().includes(kind)) {
-      throw new LabError('INVALID_INPUT', `Unknown job kind "${kind}" (known: ${registeredJobKinds().join(', ')})`, { kind });
-    }
+    if (!isJobKind(kind)) throw new LabError('INVALID_INPUT', unknownJobKindMessage(kind), { kind });
     const job = this.store.createJob({ kind, experimentId, params });
     return this.launch(job);
   }

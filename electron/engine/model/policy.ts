@@ -2,50 +2,24 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BIN_CENTERS } from '../data/discretize.js';
 import { type ActionStats, GRIPPER } from '../data/normalize.js';
-import type { Image } from '../data/image.js';
 import { LabError } from '../errors.js';
-import * as ort from 'onnxruntime-node';
 import { GraphBuilder, type Tensor, emitOnnx } from '../graph/index.js';
 import { ModelProto } from '../graph/onnx-proto.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { type StudentConfig, parseStudentConfig } from './config.js';
+import { POLICY_FORMAT, type PolicyMeta, type TrainedOn } from './policy-meta.js';
 import { StudentParams, type Weights, textTower, triStreamHead, visionTower } from './network.js';
-import { framePixels } from './preprocess.js';
-import { type ClipBpeTokenizer, type TextTokenizer, clipTokenizerFromSpec, describe, studentText, tokenizeRow, tokenizerFor } from './tokenizer.js';
+import { type ClipBpeTokenizer, clipTokenizerFromSpec, describe, studentText } from './tokenizer.js';
 import { readWeights } from './weights.js';
 import { mergeLora, quantizeInt8 } from './quantize.js';
+
 
 /**
  * The deployable policy: image + tokenized text → K×7 continuous actions, un-normalized. Decoding is in
  * the graph: argmax over the 256 bins (as a one-hot of the maximum, so only standard ops), bin centers
- * (OpenVLA's, bin 255 decoded like 254), q01/q99 un-normalization, gripper binarized to ±1.
+ * (OpenVLA's, bin 255 decoded like 254), q01/q99 un-normalization, gripper binarized to ±1. Its metadata
+ * schema is model/policy-meta.ts; the runtime that runs it is policies/student-onnx.ts.
  */
-export interface PolicyMeta {
-  format: 'vla-ad-policy/1';
-  runId: string;
-  config: StudentConfig;
-  stats: ActionStats;
-  bins: number;
-  chunk: number;
-  textLength: number;
-  preprocessing: { rotate180: boolean; size: number; resize: 'lanczos3'; pixels: 'RGB float 0..255, NCHW; CLIP mean/std applied inside the graph' };
-  text: { tokenizer: StudentConfig['text']['tokenizer']; separator: string; modes: ['masked', 'phase'] };
-  inputs: string[];
-  outputs: string[];
-  precision: string;
-  /**
-   * The suites and tasks of the dataset the student was trained on (the train job fills it), so an
-   * evaluation on others can warn. Absent in files exported before the field existed, or exported from
-   * weights alone.
-   */
-  trainedOn?: TrainedOn;
-}
-
-export interface TrainedOn {
-  suites: string[];
-  tasks: { suite: string; taskIndex: number; episodes: number }[];
-}
-
 export type TextMode = 'masked' | 'phase';
 
 /**
@@ -150,7 +124,7 @@ export async function exportPolicy(s: ExportInput, outFile: string, opts: { int8
   if (opts.int8) model.bytes = quantizeInt8(model.bytes, { minElements: opts.quantizeMinElements }).bytes;
   if (model.externalData) throw new LabError('UNSUPPORTED', 'policy weights exceed one ModelProto; external data export is not implemented', {});
   const meta: PolicyMeta = {
-    format: 'vla-ad-policy/1',
+    format: POLICY_FORMAT,
     runId: s.runId,
     config: s.config,
     stats: s.stats,
@@ -169,100 +143,4 @@ export async function exportPolicy(s: ExportInput, outFile: string, opts: { int8
   await writeFileAtomic(outFile, withMetadata(model.bytes, { vla_ad_policy: JSON.stringify(meta), ...tokenizer }));
   await writeJsonAtomic(outFile.replace(/\.onnx$/, '') + '.json', meta);
   return meta;
-}
-
-async function session(bytes: Uint8Array, threads?: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1, ...(threads ? { intraOpNumThreads: threads } : {}) });
-}
-
-/**
- * The engine's policy runner for the control loop: text features computed once per distinct text
- * (`masked`: once per episode; `phase`: once per phase), then the vision tower + head each step.
- * LoRA is folded into the weights; `int8` quantizes the image path's matmuls (quantize.ts).
- */
-export class StudentPolicy {
-  private readonly textCache = new Map<string, Float32Array>();
-  private constructor(
-    readonly s: ExportInput,
-    private readonly tok: TextTokenizer,
-    private readonly text: ort.InferenceSession,
-    private readonly image: ort.InferenceSession,
-  ) {}
-
-  static async create(s: ExportInput, opts: { tokenizerDir?: string; threads?: number; int8?: boolean; quantizeMinElements?: number } = {}): Promise<StudentPolicy> {
-    const tok = tokenizerFor(s.config, opts.tokenizerDir ?? s.tokenizer);
-    const gr = buildSplitPolicyGraphs(s.config, s.weights, s.stats, s.textLength);
-    const textBytes = emitOnnx(gr.text.g, { outputs: gr.text.outputs, contrib: true, graphName: 'policy_text' }).bytes;
-    let imageBytes = emitOnnx(gr.image.g, { outputs: gr.image.outputs, contrib: true, graphName: 'policy_image' }).bytes;
-    if (opts.int8) imageBytes = quantizeInt8(imageBytes, { minElements: opts.quantizeMinElements }).bytes;
-    return new StudentPolicy(s, tok, await session(textBytes, opts.threads), await session(imageBytes, opts.threads));
-  }
-
-  tokens(text: string): BigInt64Array {
-    return tokenizeRow(this.tok, text, this.s.textLength);
-  }
-
-  async textFeatures(text: string): Promise<Float32Array> {
-    let f = this.textCache.get(text);
-    if (!f) {
-      const out = await this.text.run({ tokens: new ort.Tensor('int64', this.tokens(text), [1, this.s.textLength]) });
-      f = Float32Array.from(out.text_embeds.data as Float32Array);
-      this.textCache.set(text, f);
-    }
-    return f;
-  }
-
-  /** One control step: an HWC uint8 camera frame (dataset orientation) → K×7 actions and their bins. */
-  async act(frame: Image, text: string): Promise<{ actions: Float32Array; bins: Float32Array }> {
-    return this.actPixels(framePixels(frame, this.s.config, { rotate180: this.s.rotate180 }), text);
-  }
-
-  async actPixels(pixels: Float32Array, text: string): Promise<{ actions: Float32Array; bins: Float32Array }> {
-    const S = this.s.config.image.size;
-    const out = await this.image.run({
-      pixels: new ort.Tensor('float32', pixels, [1, 3, S, S]),
-      text_embeds: new ort.Tensor('float32', await this.textFeatures(text), [1, this.s.config.embedDim]),
-    });
-    return { actions: out.actions.data as Float32Array, bins: out.bins.data as Float32Array };
-  }
-
-  async dispose(): Promise<void> {
-    await this.text.release();
-    await this.image.release();
-  }
-}
-
-export interface Int8Agreement {
-  frames: number;
-  /** Share of next-action tokens (k = 0, 7 dims) equal between int8 and fp32. */
-  tokenAgreement: number;
-  /** Share of frames whose 7 next-action tokens are all equal. */
-  frameAgreement: number;
-}
-
-/**
- * How often the int8 policy's next-action tokens agree with fp32's on the given frames (the issue's
- * acceptance check for the int8 export: ≥ 99 % on validation frames). Frames are HWC uint8 camera images
- * in dataset orientation with their student text.
- */
-export async function measureInt8Agreement(s: ExportInput, frames: { image: Image; text: string }[], opts: { threads?: number; quantizeMinElements?: number; tokenizerDir?: string } = {}): Promise<Int8Agreement> {
-  if (!frames.length) throw new LabError('INVALID_INPUT', 'int8 agreement needs at least one frame', { field: 'frames' });
-  const fp = await StudentPolicy.create(s, opts);
-  const q = await StudentPolicy.create(s, { ...opts, int8: true });
-  let tokens = 0;
-  let whole = 0;
-  try {
-    for (const f of frames) {
-      const a = await fp.act(f.image, f.text);
-      const b = await q.act(f.image, f.text);
-      let same = 0;
-      for (let d = 0; d < 7; d++) same += a.bins[d] === b.bins[d] ? 1 : 0;
-      tokens += same;
-      whole += same === 7 ? 1 : 0;
-    }
-  } finally {
-    await fp.dispose();
-    await q.dispose();
-  }
-  return { frames: frames.length, tokenAgreement: tokens / (7 * frames.length), frameAgreement: whole / frames.length };
 }

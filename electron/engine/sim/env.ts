@@ -20,10 +20,10 @@ import { CABINET, castEntry } from './objects.js';
  * success, at the suite's step limit, or when the simulation diverges (info.reason 'unstable', with the
  * cause); stepping a finished episode is a 'CONFLICT' error.
  *
- * Observation images are in LIBERO's stored orientation (rotated 180°, as robosuite's OpenGL frames
+ * SimObservation images are in LIBERO's stored orientation (rotated 180°, as robosuite's OpenGL frames
  * are; OpenVLA rotates them back). `render()` returns upright frames for videos and the viewer.
  */
-export interface Observation {
+export interface SimObservation {
   agentview_rgb: Uint8Array; // H×W×3
   eye_in_hand_rgb: Uint8Array; // H×W×3
   image_size: number;
@@ -46,8 +46,8 @@ export interface StepInfo {
   unstable?: string;
 }
 
-export interface StepResult {
-  obs: Observation;
+export interface SimStepResult {
+  obs: SimObservation;
   reward: number; // 1 on success, else 0 (LIBERO's sparse reward)
   success: boolean;
   done: boolean;
@@ -132,7 +132,7 @@ export class SimEnv {
     return this.steps;
   }
 
-  async reset(suite: string, task: number | string, initIndex: number): Promise<Observation> {
+  async reset(suite: string, task: number | string, initIndex: number): Promise<SimObservation> {
     const t = getTask(suite, task);
     const init = loadInitStates(t);
     if (!Number.isInteger(initIndex) || initIndex < 0 || initIndex >= init.states.length) {
@@ -146,7 +146,7 @@ export class SimEnv {
   }
 
   /** Reset to an explicit state (object poses, fixture joints) instead of a stored one: tests, replays. */
-  async resetTo(suite: string, task: number | string, s: InitState): Promise<Observation> {
+  async resetTo(suite: string, task: number | string, s: InitState): Promise<SimObservation> {
     const t = getTask(suite, task);
     const key = JSON.stringify(t.objects);
     let sim = this.sims.get(key);
@@ -163,7 +163,7 @@ export class SimEnv {
     return this.observe();
   }
 
-  step(action: ArrayLike<number>): StepResult {
+  step(action: ArrayLike<number>): SimStepResult {
     const t = this.requireTask();
     if (this.finished) {
       throw new LabError('CONFLICT', `the episode has ended (${this.finished}); call reset()`, { reason: this.finished, step: this.steps });
@@ -184,7 +184,7 @@ export class SimEnv {
    * it settles once the task is done (collection's `tailSteps`). Same action handling as step();
    * `success` says whether the goal still holds; `done` only flags unstable physics (the episode stays ended).
    */
-  stepPastEnd(action: ArrayLike<number>): StepResult {
+  stepPastEnd(action: ArrayLike<number>): SimStepResult {
     if (this.finished !== 'success') {
       throw new LabError('CONFLICT', `stepPastEnd: only after an episode that ended in success (now: ${this.finished ?? 'running'})`, { reason: this.finished, step: this.steps });
     }
@@ -221,7 +221,7 @@ export class SimEnv {
     return out;
   }
 
-  observe(): Observation {
+  observe(): SimObservation {
     const sim = this.simulation;
     const ee = sim.eePose();
     const ori = matToAxisAngle(ee.mat);

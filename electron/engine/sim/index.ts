@@ -4,7 +4,7 @@
  * by the native rasterizer. See docs/sim.md.
  */
 export { SimEnv, renderInitialStatePng, renderRandomRolloutFrames, taskInfo } from './env.js';
-export type { Observation, StepResult, StepInfo, EndReason, PrivilegedState, EnvOptions, TaskInfo, RolloutFrames } from './env.js';
+export type { SimObservation, SimStepResult, StepInfo, EndReason, PrivilegedState, EnvOptions, TaskInfo, RolloutFrames } from './env.js';
 export { SUITES, MAX_STEPS } from './task.js';
 export type { SuiteName, TaskDef } from './task.js';
 export { SUITE_TASKS, getTask, isSuite } from './suites/index.js';

@@ -1,7 +1,10 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LabError } from '../errors.js';
-import type { Lab } from '../lab-runtime.js';
+import type { LabStore } from './lab-store.js';
+
+/** What resolving an artifact needs of the store (the shells pass `lab.store`). */
+export type ArtifactIndex = Pick<LabStore, 'listArtifacts' | 'experimentDir'>;
 
 /** Types the shells serve artifact files as (videos and images shown in the UI; tables downloaded). */
 export const ARTIFACT_MIME: Record<string, string> = {
@@ -19,14 +22,14 @@ export const ARTIFACT_MIME: Record<string, string> = {
  * lab-file:// protocol: only registered artifacts of an existing experiment, never a path that leaves its
  * folder (symlinks resolved).
  */
-export function resolveArtifactFile(lab: Lab, spec: string): string {
+export function resolveArtifactFile(store: ArtifactIndex, spec: string): string {
   const slash = spec.indexOf('/');
   if (slash <= 0) throw new LabError('INVALID_INPUT', `artifact path "${spec}" must be <experimentId>/<path>`, { path: spec });
   const experimentId = spec.slice(0, slash);
   const rel = spec.slice(slash + 1);
-  const artifact = lab.store.listArtifacts(experimentId).find((a) => a.path === rel);
+  const artifact = store.listArtifacts(experimentId).find((a) => a.path === rel);
   if (!artifact) throw new LabError('NOT_FOUND', `no artifact ${rel} in experiment ${experimentId}`, { experimentId, path: rel });
-  const root = realpathSync(lab.store.experimentDir(experimentId));
+  const root = realpathSync(store.experimentDir(experimentId));
   const file = path.join(root, rel);
   if (!existsSync(file)) throw new LabError('NOT_FOUND', `artifact file ${rel} is gone from experiment ${experimentId}`, { experimentId, path: rel });
   const real = realpathSync(file);

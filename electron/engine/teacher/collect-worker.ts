@@ -1,9 +1,10 @@
 import { collectRollouts, type CollectResult } from './collect.js';
-import { SimTeacherEnv } from './sim-env.js';
-import { TeacherSpec, makeTeacher } from './teachers.js';
+import { BuiltinSimEnv } from '../envs/builtin-sim.js';
+import { makePolicy, TeacherSpec } from '../policies/spec.js';
+import { parseOr } from '../errors.js';
 
 /**
- * Trial handler for parallel collection (evaluate/trial-workers.ts runs it in child processes): one
+ * Worker handler for parallel collection (rollout/pool.ts runs it in child processes): one
  * "trial" is one task's collection into the shared output folder. Tasks write their own HDF5 files and
  * journals (journalPerTask), so processes never touch the same file. The simulator is created once per
  * process and image size.
@@ -20,17 +21,17 @@ export interface CollectTaskSpec {
   flushEvery: number;
   /** Recorded frames after a success (collect.ts `tailSteps`); 0 = stop at success. */
   tailSteps?: number;
-  teacher: unknown; // a TeacherSpec, validated here
+  teacher: unknown; // a teacher PolicySpec, validated here
 }
 
-let env: SimTeacherEnv | null = null;
+let env: BuiltinSimEnv | null = null;
 
 export async function runTrial(spec: CollectTaskSpec): Promise<CollectResult> {
   if (!env || env.sim.imageSize !== spec.imageSize) {
     await env?.close();
-    env = await SimTeacherEnv.create({ imageSize: spec.imageSize });
+    env = await BuiltinSimEnv.create({ imageSize: spec.imageSize });
   }
-  const policy = makeTeacher(TeacherSpec.parse(spec.teacher), spec.seed);
+  const policy = await makePolicy(parseOr(TeacherSpec, spec.teacher, 'collect worker: teacher'), { seed: spec.seed });
   try {
     return await collectRollouts(env, policy, {
       suite: spec.suite,

@@ -6,18 +6,10 @@ import { writeJsonAtomic } from '../util/atomic.js';
 import { ACTION_DIM, type Episode, type PrivilegedFrame } from '../data/episode.js';
 import { appendLiberoHdf5, openLiberoHdf5 } from '../data/libero-hdf5.js';
 import { readSidecar, sidecarPath, SIDECAR_VERSION, type Sidecar } from '../data/sidecar.js';
-import { MAX_STEPS, NOOP_ACTION, WARMUP_STEPS, type Env, type StepResult } from './env.js';
-import type { Observation, Policy } from './policy.js';
-
-/**
- * An environment that can keep stepping after an episode ended in success (the built-in simulator,
- * sim-env.ts). `step` refuses that; `stepPastEnd` exists only to record what the robot does once the
- * task is done (collect's `tailSteps`).
- */
-export interface PastEndEnv extends Env {
-  stepPastEnd(action: Float32Array): Promise<StepResult>;
-}
-export const canStepPastEnd = (env: Env): env is PastEndEnv => typeof (env as Partial<PastEndEnv>).stepPastEnd === 'function';
+import { SUITE_MAX_STEPS, WARMUP_STEPS } from '../data/libero-protocol.js';
+import { canStepPastEnd, type Env } from '../envs/env.js';
+import type { Observation, Policy } from '../policies/types.js';
+import { runRollout } from '../rollout/loop.js';
 
 /**
  * Rollout collection: for each task and each fixed initial state i (trial i uses init state i, as in
@@ -232,7 +224,7 @@ export async function collectRollouts(
   opts: CollectOptions,
   hooks: { onProgress?: (p: CollectProgress) => void; signal?: AbortSignal } = {},
 ): Promise<CollectResult> {
-  const maxSteps = opts.maxSteps ?? MAX_STEPS[opts.suite];
+  const maxSteps = opts.maxSteps ?? SUITE_MAX_STEPS[opts.suite];
   if (!maxSteps) throw invalidInput(`no step limit known for suite ${opts.suite}: pass maxSteps`, { field: 'maxSteps' });
   if (!(opts.episodesPerTask > 0)) throw invalidInput(`episodesPerTask must be positive`, { field: 'episodesPerTask' });
   const warmup = opts.warmupSteps ?? WARMUP_STEPS;
@@ -295,48 +287,28 @@ export async function collectRollouts(
         }
         if (hooks.signal?.aborted) throw new LabError('CANCELLED', 'collection cancelled', { task, init });
         const seed = episodeSeed(opts.seed, task, init);
-        let obs = await env.reset({ suite: opts.suite, taskIndex: task, initIndex: init, seed });
-        await policy.reset({ suite: opts.suite, taskIndex: task, instruction: info.instruction, initIndex: init, seed });
-        for (let w = 0; w < warmup; w++) obs = (await env.step(NOOP_ACTION)).obs;
         const rec = new Recorder();
-        let success = false;
-        let queue: Float32Array = new Float32Array(0);
-        /** The next action of the teacher's chunk (a new chunk when it is used up), recorded with the frame it answers. */
-        const nextAction = async (): Promise<Float32Array> => {
-          if (hooks.signal?.aborted) throw new LabError('CANCELLED', 'collection cancelled', { task, init });
-          if (queue.length === 0) queue = await policy.act(obs);
-          const action = queue.slice(0, ACTION_DIM);
-          queue = queue.subarray(ACTION_DIM);
-          rec.push(obs, action, policy.teacherStage);
-          return action;
-        };
-        while (rec.length < maxSteps && !success) {
-          const r = await env.step(await nextAction());
-          obs = r.obs;
-          success = r.success;
-          if (r.done && !r.success) break;
-        }
-        // After success: the teacher goes on (release, retreat, rest) for tailSteps recorded frames.
-        const successFrame = rec.length;
-        if (success && tailSteps > 0) {
-          const pastEnd = env as PastEndEnv;
-          for (let k = 0; k < tailSteps; k++) {
-            const r = await pastEnd.stepPastEnd(await nextAction());
-            obs = r.obs;
-            if (r.done) break; // the physics went unstable
-          }
-        }
-        const ep = rec.toEpisode({ suite: opts.suite, taskIndex: task, instruction: info.instruction, initIndex: init, seed, teacher, success });
-        if (success && tailSteps > 0) epNotes.set(ep, { tail_steps: rec.length - successFrame, success_frame: successFrame });
+        // Every recorded frame is the observation an action answered, with that action and the teacher's stage.
+        const r = await runRollout(
+          env,
+          policy,
+          { suite: opts.suite, taskIndex: task, initIndex: init, seed, instruction: info.instruction, warmupSteps: warmup, maxSteps, execution: { mode: 'whole' }, tailSteps },
+          { signal: hooks.signal, onStep: (s) => rec.push(s.obs, s.action, s.stage) },
+        );
+        // A success during the warm-up leaves nothing to learn from: counted as a failed attempt.
+        const success = r.success && r.steps > 0;
+        const successFrame = r.steps;
+        const ep = rec.length > 0 ? rec.toEpisode({ suite: opts.suite, taskIndex: task, instruction: info.instruction, initIndex: init, seed, teacher, success }) : null;
+        if (ep && success && tailSteps > 0) epNotes.set(ep, { tail_steps: rec.length - successFrame, success_frame: successFrame });
         const p = pending.get(task)!;
         p.attempts.push({ task, init, success, steps: rec.length });
-        if (success) {
+        if (success && ep) {
           p.ok.push(ep);
           result.successes++;
           result.perTask[task].successes++;
           result.frames += ep.length;
         } else {
-          if (opts.keepFailures) p.failed.push(ep);
+          if (opts.keepFailures && ep) p.failed.push(ep);
           result.failures++;
           result.perTask[task].failures++;
         }

@@ -1,9 +1,11 @@
 import { SUITE_TASKS, isSuite } from '../sim/index.js';
 import { LabError } from '../errors.js';
-import { NOOP_ACTION, WARMUP_STEPS } from './env.js';
-import { ScriptedExpert, type ExpertOptions } from './scripted-expert.js';
-import { SimTeacherEnv } from './sim-env.js';
-import type { Policy } from './policy.js';
+import { WARMUP_STEPS } from '../data/libero-protocol.js';
+import { BuiltinSimEnv } from '../envs/builtin-sim.js';
+import type { ExpertOptions } from '../policies/scripted-expert.js';
+import { makePolicy } from '../policies/spec.js';
+import type { Policy } from '../policies/types.js';
+import { runRollout } from '../rollout/loop.js';
 
 /**
  * Solvability of the built-in tasks (issue 5's check, issue 6's teacher report): run a policy (by
@@ -22,20 +24,10 @@ export interface EpisodeOutcome {
   lastStage?: string;
 }
 
-export async function runEpisode(env: SimTeacherEnv, policy: Policy & { teacherStage?: string }, suite: string, task: number, init: number, seed = 0): Promise<EpisodeOutcome> {
-  let obs = await env.reset({ suite, taskIndex: task, initIndex: init, seed });
-  await policy.reset({ suite, taskIndex: task, instruction: env.sim.task.instruction, initIndex: init, seed });
-  for (let w = 0; w < WARMUP_STEPS; w++) obs = (await env.step(NOOP_ACTION)).obs;
-  let steps = 0;
-  for (;;) {
-    const chunk = await policy.act(obs);
-    for (let k = 0; k < chunk.length; k += 7) {
-      const r = await env.step(chunk.subarray(k, k + 7));
-      steps++;
-      obs = r.obs;
-      if (r.done) return { suite, task, init, success: r.success, steps, reason: String(r.info?.reason ?? (r.success ? 'success' : 'done')), lastStage: policy.teacherStage };
-    }
-  }
+export async function runEpisode(env: BuiltinSimEnv, policy: Policy, suite: string, task: number, init: number, seed = 0): Promise<EpisodeOutcome> {
+  // No step limit of our own: the simulator ends the episode at its horizon (suite limit + warm-up).
+  const r = await runRollout(env, policy, { suite, taskIndex: task, initIndex: init, seed, instruction: SUITE_TASKS[suite as keyof typeof SUITE_TASKS][task].instruction, warmupSteps: WARMUP_STEPS, maxSteps: Infinity, execution: { mode: 'whole' } });
+  return { suite, task, init, success: r.success, steps: r.steps, reason: String(r.endInfo?.reason ?? (r.success ? 'success' : 'done')), lastStage: policy.teacherStage };
 }
 
 export interface TaskSolvability {
@@ -53,18 +45,18 @@ export async function measureSolvability(
   suite: string,
   tasks: number[] | 'all',
   inits: number[],
-  opts: { expert?: ExpertOptions; policy?: () => Policy & { teacherStage?: string }; onEpisode?: (o: EpisodeOutcome) => void } = {},
+  opts: { expert?: ExpertOptions; policy?: () => Policy; onEpisode?: (o: EpisodeOutcome) => void } = {},
 ): Promise<TaskSolvability[]> {
   if (!isSuite(suite)) throw new LabError('NOT_FOUND', `unknown suite '${suite}'`, { field: 'suite', value: suite });
   const list = tasks === 'all' ? SUITE_TASKS[suite].map((t) => t.index) : tasks;
-  const env = await SimTeacherEnv.create({ renderImages: false });
+  const env = await BuiltinSimEnv.create({ renderImages: false });
   const out: TaskSolvability[] = [];
   try {
     for (const task of list) {
       const row: TaskSolvability = { suite, task, name: SUITE_TASKS[suite][task].name, successes: 0, episodes: 0, failedInits: [], meanSteps: 0 };
       let steps = 0;
       for (const init of inits) {
-        const policy = opts.policy?.() ?? new ScriptedExpert(opts.expert);
+        const policy = opts.policy?.() ?? (await makePolicy({ kind: 'scripted', expert: opts.expert }, { seed: 0 }));
         const o = await runEpisode(env, policy, suite, task, init);
         opts.onEpisode?.(o);
         row.episodes++;

@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { parseOr } from '../errors.js';
 
 /**
- * Training options (paper §4.1: AdamW, batch 32, 30 epochs). Every default is here, and the resolved
- * options are recorded in each checkpoint and in metrics.json.
+ * Training options (paper §4.1: AdamW, batch 32, 30 epochs). Every training default is here, and only
+ * here: the train job's params (jobs/kinds/train.ts) and the distill recipe's config (jobs/recipes/
+ * distill-config.ts) take theirs from these fields (`TrainOptions.shape.lr`, …), so a student trained by
+ * calling trainStudent, by the train job or by the recipe gets the same settings. The resolved options are
+ * recorded in each checkpoint and in metrics.json.
  */
 export const TrainOptions = z.object({
   /** Student preset name and overrides (model/config.ts). */
@@ -18,10 +21,11 @@ export const TrainOptions = z.object({
   tokenizerDir: z.string().optional(),
   epochs: z.number().int().positive().default(30),
   batchSize: z.number().int().positive().default(32),
-  lr: z.number().positive().default(1e-4),
+  /** Peak LR (after the warm-up), AdamW. */
+  lr: z.number().positive().default(3e-4),
   schedule: z.enum(['cosine', 'constant']).default('cosine'),
   /** Linear warm-up steps (from 0 to lr). */
-  warmupSteps: z.number().int().nonnegative().default(100),
+  warmupSteps: z.number().int().nonnegative().default(20),
   /** Final LR of the cosine, as a fraction of lr. */
   minLrFraction: z.number().min(0).max(1).default(0),
   weightDecay: z.number().nonnegative().default(0.01),
@@ -57,9 +61,7 @@ export type TrainOptions = z.infer<typeof TrainOptions>;
 export type TrainOptionsInput = z.input<typeof TrainOptions>;
 
 export function parseTrainOptions(x: unknown): TrainOptions {
-  const r = TrainOptions.safeParse(x ?? {});
-  if (!r.success) throw new LabError('INVALID_INPUT', `train options: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { field: r.error.issues[0]?.path.join('.') });
-  return r.data;
+  return parseOr(TrainOptions, x ?? {}, 'train options');
 }
 
 /** LR at optimizer step s (1-based): linear warm-up, then constant or cosine to minLrFraction·lr. Computed outside the graph. */

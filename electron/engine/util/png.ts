@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import { invalidInput } from '../errors.js';
-import { rotate180 as rotateImage180 } from '../data/image.js';
+import { rotate180 as rotateImage180 } from './image.js';
 
 /**
  * A tiny PNG encoder for 8-bit RGB frames (VLM images, video thumbnails, sim snapshots): signature,

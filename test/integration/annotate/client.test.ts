@@ -3,7 +3,7 @@ import { userMessage, VlmClient, type VlmClientOptions } from '../../../electron
 import { Limiter } from '../../../electron/engine/annotate/limiter.js';
 import { LabError } from '../../../electron/engine/errors.js';
 import { encodePngRgb, pngDataUrl } from '../../../electron/engine/util/png.js';
-import { startFakeVlm, type FakeVlm, type Handler } from './fake-vlm.js';
+import { startFakeVlm, type FakeVlm, type Handler } from '../../../electron/cli/bench/fixtures/fake-vlm.js';
 
 // The real client (fetch, retries, limiter) against a local OpenAI-compatible server; nothing mocked.
 const KEY = 'sk-test-0123456789abcdef';

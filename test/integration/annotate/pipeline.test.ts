@@ -6,8 +6,8 @@ import { annotateDataset, planAnnotation, studentText, validateDescription, type
 import { LabError } from '../../../electron/engine/errors.js';
 import { PHASES } from '../../../electron/engine/phases/index.js';
 import { Rng } from '../../../electron/engine/util/rng.js';
-import { syntheticDataset, syntheticEpisode } from '../../unit/engine/phases/fixtures.js';
-import { goodContent, goodHandler, startFakeVlm, type FakeVlm, type Handler } from './fake-vlm.js';
+import { syntheticDataset, syntheticEpisode } from '../../../electron/cli/bench/fixtures/synthetic-phases.js';
+import { goodContent, goodHandler, startFakeVlm, type FakeVlm, type Handler } from '../../../electron/cli/bench/fixtures/fake-vlm.js';
 
 const data = syntheticDataset(4, 21); // pick-place, drawer-pull, knob-turn, drawer-then-place
 const episodes = data.map((d) => d.episode);

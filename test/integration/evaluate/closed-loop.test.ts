@@ -5,12 +5,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { evaluatePolicy } from '../../../electron/engine/evaluate/evaluation.js';
 import { readFramePack, trialVideo } from '../../../electron/engine/evaluate/frames.js';
-import { createPolicy } from '../../../electron/engine/evaluate/policies.js';
+import { makePolicy, PolicySpec } from '../../../electron/engine/policies/spec.js';
 import { parseProtocol, planTrials } from '../../../electron/engine/evaluate/protocol.js';
 import { runTrial } from '../../../electron/engine/evaluate/runner.js';
 import type { TrialRecord } from '../../../electron/engine/evaluate/trial.js';
-import { SimTeacherEnv } from '../../../electron/engine/teacher/sim-env.js';
-import type { Policy } from '../../../electron/engine/teacher/policy.js';
+import { BuiltinSimEnv } from '../../../electron/engine/envs/builtin-sim.js';
+import type { Policy } from '../../../electron/engine/policies/types.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { startOpenpiServer } from '../../unit/engine/teacher/protocol-servers.js';
 
@@ -70,9 +70,9 @@ describe('closed-loop evaluation on the built-in simulator', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const env = await SimTeacherEnv.create({ imageSize: 64 });
+    const env = await BuiltinSimEnv.create({ imageSize: 64 });
     try {
-      const policy = await createPolicy(`rest:${url}`, { seed: 0, timeoutMs: 5000 });
+      const policy = await makePolicy(PolicySpec.parse(`rest:${url}`), { seed: 0, timeoutMs: 5000 });
       const spec = planTrials(parseProtocol({ suites: ['object'], tasks: [0], trialsPerTask: 1 }), 'openvla')[0];
       const r = await runTrial(env, policy, spec);
       expect(r.failure).toBe('error');
@@ -88,9 +88,9 @@ describe('closed-loop evaluation on the built-in simulator', () => {
 
   it('an openpi websocket server dying mid-episode marks the trial errored too', async () => {
     const srv = await startOpenpiServer('ok', 10);
-    const env = await SimTeacherEnv.create({ imageSize: 64 });
+    const env = await BuiltinSimEnv.create({ imageSize: 64 });
     try {
-      const inner = await createPolicy(`ws:${srv.url}`, { seed: 0, timeoutMs: 5000 });
+      const inner = await makePolicy(PolicySpec.parse(`ws:${srv.url}`), { seed: 0, timeoutMs: 5000 });
       let calls = 0;
       // The server goes away right before the third query reaches it.
       const policy: Policy = {

@@ -5,8 +5,8 @@ import { writeLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
 import { readSidecar } from '../../../electron/engine/data/sidecar.js';
 import { writeVlmSettings } from '../../../electron/engine/store/settings.js';
 import { PHASES } from '../../../electron/engine/phases/index.js';
-import { syntheticDataset } from '../../unit/engine/phases/fixtures.js';
-import { startFakeVlm, type FakeVlm } from '../annotate/fake-vlm.js';
+import { syntheticDataset } from '../../../electron/cli/bench/fixtures/synthetic-phases.js';
+import { startFakeVlm, type FakeVlm } from '../../../electron/cli/bench/fixtures/fake-vlm.js';
 import { testLab } from '../../helpers/lab.js';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultTableSchema } from '../../../electron/api/schemas.js';
-import { StudentOnnxPolicy } from '../../../electron/engine/evaluate/student-policy.js';
+import { StudentRuntime } from '../../../electron/engine/policies/student-onnx.js';
 import { toMarkdown } from '../../../electron/engine/evaluate/tables.js';
 import { countParams, parseStudentConfig } from '../../../electron/engine/model/config.js';
 import { exportPolicy, readTrainedStudent } from '../../../electron/engine/model/policy.js';
@@ -87,7 +87,7 @@ describe('distill recipe', () => {
     // The exported policies record what they were trained on; evaluated on exactly that, no warning.
     const trainedOn = { suites: ['object'], tasks: [{ suite: 'object', taskIndex: 0, episodes: 3 }] };
     for (const id of ['lambda-0.5', 'no-vlm']) {
-      expect(StudentOnnxPolicy.readMeta(path.join(expDir, 'students', id, 'policy.onnx')).trainedOn).toEqual(trainedOn);
+      expect(StudentRuntime.readMeta(path.join(expDir, 'students', id, 'policy.onnx')).trainedOn).toEqual(trainedOn);
       expect(JSON.parse(readFileSync(path.join(expDir, 'students', id, 'policy.json'), 'utf8')).trainedOn).toEqual(trainedOn);
       expect(JSON.parse(readFileSync(path.join(expDir, 'eval', id, 'evaluation.json'), 'utf8')).coverage).toEqual({ known: true, trainedOn, unseen: [], warning: null });
     }
@@ -103,7 +103,7 @@ describe('distill recipe', () => {
     // A policy file from before policies recorded their training data: the same student, exported without it.
     const old = path.join(expDir, 'old', 'policy.onnx');
     await exportPolicy(readTrainedStudent(path.join(expDir, 'students', 'lambda-0.5')), old);
-    expect(StudentOnnxPolicy.readMeta(old).trainedOn).toBeUndefined();
+    expect(StudentRuntime.readMeta(old).trainedOn).toBeUndefined();
     const params = {
       policies: [
         { id: 'new-file', spec: 'student:students/lambda-0.5/policy.onnx' },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import { writeLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
-import { syntheticDataset } from '../../unit/engine/phases/fixtures.js';
+import { syntheticDataset } from '../../../electron/cli/bench/fixtures/synthetic-phases.js';
 import { MICRO } from '../../unit/engine/train/helpers.js';
 import { testLab } from '../../helpers/lab.js';
 

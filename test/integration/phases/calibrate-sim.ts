@@ -13,9 +13,9 @@
  */
 import { existsSync } from 'node:fs';
 import { collectRollouts, demoFile, readPrivilegedFrames } from '../../../electron/engine/teacher/collect.js';
-import { ScriptedExpert } from '../../../electron/engine/teacher/scripted-expert.js';
-import { NoisyPolicy } from '../../../electron/engine/teacher/noise.js';
-import { SimTeacherEnv } from '../../../electron/engine/teacher/sim-env.js';
+import { ScriptedExpert } from '../../../electron/engine/policies/scripted-expert.js';
+import { NoisyPolicy } from '../../../electron/engine/policies/noise.js';
+import { BuiltinSimEnv } from '../../../electron/engine/envs/builtin-sim.js';
 import { readLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
 import type { Episode } from '../../../electron/engine/data/episode.js';
 import { evaluateClassifier, truthFromPrivileged } from '../../../electron/engine/phases/evaluate.js';
@@ -60,7 +60,7 @@ if (testSet) {
 const noiseSeed = (seed: number, task: number) => (testSet ? 5 + task : 100 * seed + task);
 const DIR = `/tmp/phases-calib/t${tailSteps}${testSet ? '-test' : ''}`;
 
-const env = await SimTeacherEnv.create({ imageSize: 16 });
+const env = await BuiltinSimEnv.create({ imageSize: 16 });
 const episodes: Episode[] = [];
 for (const seed of SEEDS)
   for (const [suite, task] of TASKS) {

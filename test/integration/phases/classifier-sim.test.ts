@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectRollouts, demoFile, readPrivilegedFrames } from '../../../electron/engine/teacher/collect.js';
-import { ScriptedExpert } from '../../../electron/engine/teacher/scripted-expert.js';
-import { NoisyPolicy } from '../../../electron/engine/teacher/noise.js';
-import { SimTeacherEnv } from '../../../electron/engine/teacher/sim-env.js';
+import { ScriptedExpert } from '../../../electron/engine/policies/scripted-expert.js';
+import { NoisyPolicy } from '../../../electron/engine/policies/noise.js';
+import { BuiltinSimEnv } from '../../../electron/engine/envs/builtin-sim.js';
 import { readLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
 import type { Episode } from '../../../electron/engine/data/episode.js';
 import { evaluateClassifier, truthFromPrivileged } from '../../../electron/engine/phases/evaluate.js';
@@ -29,10 +29,10 @@ const TASKS: [suite: 'object' | 'spatial' | 'goal', task: number][] = [
   ['goal', 7], // turn on the stove
 ];
 
-let env: SimTeacherEnv;
+let env: BuiltinSimEnv;
 let dir: string;
 beforeAll(async () => {
-  env = await SimTeacherEnv.create({ imageSize: 16 });
+  env = await BuiltinSimEnv.create({ imageSize: 16 });
   dir = mkdtempSync(path.join(os.tmpdir(), 'phases-sim-'));
 });
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import type { SimEnv, StepResult } from '../../../electron/engine/sim/env.js';
+import type { SimEnv, SimStepResult } from '../../../electron/engine/sim/env.js';
 import { castEntry } from '../../../electron/engine/sim/objects.js';
 import { hold, moveTo, nearestYaw, objectYaw } from './scripted.js';
 
@@ -7,14 +7,14 @@ import { hold, moveTo, nearestYaw, objectYaw } from './scripted.js';
  * acting only through 7-D delta actions and reading the privileged state, to show the tasks are
  * solvable with this robot, controller and physics.
  */
-export function solveObjectTask(env: SimEnv, target: string): StepResult | null {
+export function solveObjectTask(env: SimEnv, target: string): SimStepResult | null {
   const sim = env.simulation;
   const kind = sim.objects.get(target)!.kind;
   const hh = castEntry(kind).halfHeight;
   const p = sim.objectPose(target);
   const yaw = nearestYaw(env, objectYaw(p.quat) + Math.PI / 2); // fingers across the item's narrow side
   const graspZ = p.pos[2] - hh + Math.max(hh, 2 * hh - 0.035); // centre of short items, near the top of tall ones
-  const done = (r: StepResult | null) => r !== null && r.done;
+  const done = (r: SimStepResult | null) => r !== null && r.done;
   let r = moveTo(env, [p.pos[0], p.pos[1], 0.25], { yaw, gripper: -1, maxSteps: 40, tol: 0.01 });
   if (done(r)) return r;
   r = moveTo(env, [p.pos[0], p.pos[1], graspZ + 0.06], { yaw, gripper: -1, maxSteps: 30, tol: 0.008 });
@@ -34,11 +34,11 @@ export function solveObjectTask(env: SimEnv, target: string): StepResult | null 
   return r;
 }
 
-type Step = () => StepResult | null;
+type Step = () => SimStepResult | null;
 
 /** Run steps until one ends the episode; returns the last result. */
-function run(steps: Step[]): { r: StepResult | null; ended: boolean } {
-  let r: StepResult | null = null;
+function run(steps: Step[]): { r: SimStepResult | null; ended: boolean } {
+  let r: SimStepResult | null = null;
   for (const s of steps) {
     const x = s();
     if (x) r = x;
@@ -52,7 +52,7 @@ function run(steps: Step[]): { r: StepResult | null; ended: boolean } {
  * drawer the front panel is in the way: pinch the side facing the table centre instead, and slide the
  * bowl out of the drawer before lifting it (the cabinet top is just above).
  */
-function pickBowl(env: SimEnv, name: string): { r: StepResult | null; ended: boolean } {
+function pickBowl(env: SimEnv, name: string): { r: SimStepResult | null; ended: boolean } {
   const bowl = env.simulation.objectPose(name).pos;
   const inDrawer = bowl[1] > 0.25 && bowl[2] > 0.1 && bowl[0] < -0.05;
   const ang = inDrawer ? -Math.PI / 2 : Math.atan2(0 - bowl[1], -0.5 - bowl[0]);
@@ -71,7 +71,7 @@ function pickBowl(env: SimEnv, name: string): { r: StepResult | null; ended: boo
 }
 
 /** Pick a grocery-like item (fingers across its narrow side; centre of short items, near the top of tall ones). */
-function pickItem(env: SimEnv, name: string, carryZ = 0.27): { r: StepResult | null; ended: boolean } {
+function pickItem(env: SimEnv, name: string, carryZ = 0.27): { r: SimStepResult | null; ended: boolean } {
   const sim = env.simulation;
   const p = sim.objectPose(name);
   const hh = castEntry(sim.objects.get(name)!.kind).halfHeight;
@@ -90,7 +90,7 @@ function pickItem(env: SimEnv, name: string, carryZ = 0.27): { r: StepResult | n
  * Carry the held object so its centre ends over (x, y), lower it until its bottom is `clearance` above
  * `supportZ`, release, and back off upwards.
  */
-function placeHeld(env: SimEnv, name: string, x: number, y: number, supportZ: number, carryZ: number, clearance = 0.01): { r: StepResult | null; ended: boolean } {
+function placeHeld(env: SimEnv, name: string, x: number, y: number, supportZ: number, carryZ: number, clearance = 0.01): { r: SimStepResult | null; ended: boolean } {
   const sim = env.simulation;
   const hh = castEntry(sim.objects.get(name)!.kind).halfHeight;
   const o = sim.objectPose(name).pos, ee = env.privileged().eePos;
@@ -107,7 +107,7 @@ function placeHeld(env: SimEnv, name: string, x: number, y: number, supportZ: nu
 }
 
 /** Spatial suite ("pick up the black bowl … and place it on the plate"). */
-export function solveSpatialTask(env: SimEnv): StepResult | null {
+export function solveSpatialTask(env: SimEnv): SimStepResult | null {
   const a = pickBowl(env, 'black_bowl_1');
   if (a.ended) return a.r;
   const plate = env.simulation.objectPose('plate').pos;
@@ -118,7 +118,7 @@ export function solveSpatialTask(env: SimEnv): StepResult | null {
  * Goal suite: bowl on the stove / cabinet / plate, wine bottle on the cabinet / rack, cream cheese in the
  * bowl, the knob, the plate push, the top drawer + bowl, and the middle drawer (horizontal approach).
  */
-export function solveGoalTask(env: SimEnv, index: number): StepResult | null | 'unsupported' {
+export function solveGoalTask(env: SimEnv, index: number): SimStepResult | null | 'unsupported' {
   const sim = env.simulation;
   const at = (n: string) => sim.objectPose(n).pos;
   const bowlTo = (x: number, y: number, z: number) => {
@@ -174,7 +174,7 @@ export function solveGoalTask(env: SimEnv, index: number): StepResult | null | '
       const R = [-0.19, -0.38];
       const p0 = at('plate');
       const waypoints = [[R[0], p0[1]], R];
-      let r: StepResult | null = null;
+      let r: SimStepResult | null = null;
       for (const W of waypoints) {
         const p = at('plate');
         const d0 = Math.hypot(W[0] - p[0], W[1] - p[1]);

@@ -1,4 +1,4 @@
-import type { SimEnv, StepResult } from '../../../electron/engine/sim/env.js';
+import type { SimEnv, SimStepResult } from '../../../electron/engine/sim/env.js';
 import { rotationError } from '../../../electron/engine/sim/math3.js';
 import { matToQuat } from '../../../electron/engine/sim/math3.js';
 
@@ -34,8 +34,8 @@ export interface MoveOpts {
 }
 
 /** Step until the end-effector is within tol of target (or maxSteps); returns the last step result. */
-export function moveTo(env: SimEnv, target: number[], o: MoveOpts): StepResult | null {
-  let last: StepResult | null = null;
+export function moveTo(env: SimEnv, target: number[], o: MoveOpts): SimStepResult | null {
+  let last: SimStepResult | null = null;
   const maxSteps = o.maxSteps ?? 60, tol = o.tol ?? 0.006, gain = o.gain ?? 1;
   const priv0 = env.privileged();
   const yaw = o.yaw ?? Math.atan2(priv0.eeMat[4], priv0.eeMat[1]);
@@ -53,8 +53,8 @@ export function moveTo(env: SimEnv, target: number[], o: MoveOpts): StepResult |
 }
 
 /** Hold still with a gripper command for n steps. */
-export function hold(env: SimEnv, gripper: number, n: number): StepResult | null {
-  let last: StepResult | null = null;
+export function hold(env: SimEnv, gripper: number, n: number): SimStepResult | null {
+  let last: SimStepResult | null = null;
   for (let i = 0; i < n; i++) {
     last = env.step([0, 0, 0, 0, 0, 0, gripper]);
     if (last.done) break;

@@ -6,12 +6,12 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { collectRollouts, demoFile } from '../../../electron/engine/teacher/collect.js';
-import { ScriptedExpert } from '../../../electron/engine/teacher/scripted-expert.js';
-import { SimTeacherEnv } from '../../../electron/engine/teacher/sim-env.js';
-import { OpenVlaRestPolicy } from '../../../electron/engine/teacher/openvla-rest.js';
-import { WebsocketPolicy } from '../../../electron/engine/teacher/websocket-policy.js';
-import { NdArray, packb, unpackb } from '../../../electron/engine/teacher/msgpack-numpy.js';
-import { WARMUP_STEPS } from '../../../electron/engine/teacher/env.js';
+import { ScriptedExpert } from '../../../electron/engine/policies/scripted-expert.js';
+import { BuiltinSimEnv } from '../../../electron/engine/envs/builtin-sim.js';
+import { OpenVlaRestPolicy } from '../../../electron/engine/policies/openvla-rest.js';
+import { WebsocketPolicy } from '../../../electron/engine/policies/websocket-policy.js';
+import { NdArray, packb, unpackb } from '../../../electron/engine/policies/msgpack-numpy.js';
+import { WARMUP_STEPS } from '../../../electron/engine/data/libero-protocol.js';
 import { readLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
 
 /**
@@ -21,9 +21,9 @@ import { readLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
  * and resets its expert when the episode is at its first recorded step. The client sees only what it
  * sends (images, state, instruction) and the actions that come back.
  */
-let env: SimTeacherEnv;
+let env: BuiltinSimEnv;
 beforeAll(async () => {
-  env = await SimTeacherEnv.create({ imageSize: 16 });
+  env = await BuiltinSimEnv.create({ imageSize: 16 });
 });
 afterAll(() => env.close());
 

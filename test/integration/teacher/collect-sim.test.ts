@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { collectRollouts, demoFile, failureFile, readPrivilegedFrames } from '../../../electron/engine/teacher/collect.js';
-import { ScriptedExpert } from '../../../electron/engine/teacher/scripted-expert.js';
-import { NoisyPolicy } from '../../../electron/engine/teacher/noise.js';
-import { SimTeacherEnv } from '../../../electron/engine/teacher/sim-env.js';
+import { ScriptedExpert } from '../../../electron/engine/policies/scripted-expert.js';
+import { NoisyPolicy } from '../../../electron/engine/policies/noise.js';
+import { BuiltinSimEnv } from '../../../electron/engine/envs/builtin-sim.js';
 import { readLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
 import { countGripperFlips, gripperColumn } from '../../../electron/engine/data/stats.js';
 import { truthFromPrivileged } from '../../../electron/engine/phases/evaluate.js';
@@ -13,9 +13,9 @@ import { readSidecar } from '../../../electron/engine/data/sidecar.js';
 
 /** Collection in the built-in simulator with the scripted teacher, clean and noisy. */
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'collect-sim-'));
-let env: SimTeacherEnv;
+let env: BuiltinSimEnv;
 beforeAll(async () => {
-  env = await SimTeacherEnv.create({ imageSize: 16 });
+  env = await BuiltinSimEnv.create({ imageSize: 16 });
 });
 afterAll(() => env.close());
 

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LiberoBridgeEnv } from '../../../electron/engine/teacher/libero-bridge-client.js';
+import { LiberoBridgeEnv } from '../../../electron/engine/envs/libero-bridge.js';
 import { LabError } from '../../../electron/engine/errors.js';
 import { collectRollouts, demoFile } from '../../../electron/engine/teacher/collect.js';
-import type { Policy } from '../../../electron/engine/teacher/policy.js';
+import type { Policy } from '../../../electron/engine/policies/types.js';
 import { readLiberoHdf5 } from '../../../electron/engine/data/libero-hdf5.js';
 
 /**

@@ -1,19 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUITES } from '../../../electron/engine/sim/index.js';
 import { DEFAULT_STAGE_MAP } from '../../../electron/engine/phases/evaluate.js';
-import { ScriptedExpert } from '../../../electron/engine/teacher/scripted-expert.js';
-import { SimTeacherEnv } from '../../../electron/engine/teacher/sim-env.js';
+import { ScriptedExpert } from '../../../electron/engine/policies/scripted-expert.js';
+import { BuiltinSimEnv } from '../../../electron/engine/envs/builtin-sim.js';
 import { measureSolvability, runEpisode, type TaskSolvability } from '../../../electron/engine/teacher/solvability.js';
-import { NOOP_ACTION, WARMUP_STEPS } from '../../../electron/engine/teacher/env.js';
+import { NOOP_ACTION } from '../../../electron/engine/envs/env.js';
+import { WARMUP_STEPS } from '../../../electron/engine/data/libero-protocol.js';
 import { LabError } from '../../../electron/engine/errors.js';
 
 /**
  * The noise-free scripted expert on the built-in simulator. CI runs a sample (initial states 0–1 of all 30
  * tasks); the full 30 × 50 sweep is the `expert` bench suite (npm run bench -- expert).
  */
-let env: SimTeacherEnv;
+let env: BuiltinSimEnv;
 beforeAll(async () => {
-  env = await SimTeacherEnv.create({ renderImages: false });
+  env = await BuiltinSimEnv.create({ renderImages: false });
 });
 afterAll(() => env.close());
 

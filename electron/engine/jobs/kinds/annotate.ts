@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../../errors.js';
+import { LabError, parseOr } from '../../errors.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { readLiberoHdf5 } from '../../data/libero-hdf5.js';
 import { updateSidecarDemo } from '../../data/sidecar.js';
@@ -8,7 +8,7 @@ import { classifyEpisode, granularity, TAXONOMY_SIZES } from '../../phases/index
 import { annotateDataset, planAnnotation, studentText } from '../../annotate/index.js';
 import type { Episode } from '../../data/episode.js';
 import type { JobContext } from '../context.js';
-import { hdf5Files, paramError } from './dataset-files.js';
+import { hdf5Files } from './dataset-files.js';
 
 /**
  * The `annotate` job: phases then descriptions for a dataset of the experiment. Every frame gets its
@@ -17,7 +17,7 @@ import { hdf5Files, paramError } from './dataset-files.js';
  * The VLM answers go through the experiment's content-addressed cache, so a killed or repeated run
  * pays nothing twice. The granularity statistics of all taxonomies are written as an artifact.
  */
-const Params = z
+export const AnnotateParams = z
   .object({
     /** An HDF5 file or a folder of them, relative to the experiment folder. */
     dataset: z.string().min(1).default('data'),
@@ -32,11 +32,13 @@ const Params = z
     granularity: z.boolean().default(true),
   })
   .strict();
+export type AnnotateParams = z.output<typeof AnnotateParams>;
 
-export async function annotateJob(ctx: JobContext): Promise<unknown> {
-  const parsed = Params.safeParse(ctx.params);
-  if (!parsed.success) throw paramError('annotate', parsed.error.issues[0]);
-  const p = parsed.data;
+/** The `annotate` job's handler: its params checked, then the typed run. */
+export const annotateJob = (ctx: JobContext) => runAnnotate(parseOr(AnnotateParams, ctx.params, 'annotate: parameter'), ctx);
+
+/** Phases then descriptions for a dataset of the experiment (the typed run: the distill recipe calls it per stage). */
+export async function runAnnotate(p: AnnotateParams, ctx: JobContext) {
   if (!ctx.experimentDir) throw new LabError('INVALID_INPUT', 'annotate runs inside an experiment', {});
   const files = hdf5Files(path.resolve(ctx.experimentDir, p.dataset));
   if (files.length === 0) throw new LabError('NOT_FOUND', `no .hdf5 files under ${p.dataset}`, { field: 'dataset' });

@@ -2,15 +2,15 @@ import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../../errors.js';
+import { parseOr } from '../../errors.js';
 import { SUITE_TASKS, SUITES } from '../../sim/index.js';
 import { fileURLToPath } from 'node:url';
 import { collectRollouts, demoFile, failureFile, type CollectResult } from '../../teacher/collect.js';
-import { SimTeacherEnv } from '../../teacher/sim-env.js';
-import { TeacherSpec, makeTeacher } from '../../teacher/teachers.js';
+import { BuiltinSimEnv } from '../../envs/builtin-sim.js';
+import { makePolicy, TeacherSpec } from '../../policies/spec.js';
 import type { CollectTaskSpec } from '../../teacher/collect-worker.js';
-import { forkTrialWorkers } from '../../evaluate/trial-workers.js';
-import { runTrials } from '../../evaluate/scheduler.js';
+import { forkWorkerPool } from '../../rollout/pool.js';
+import { runTrials } from '../../rollout/scheduler.js';
 import type { JobContext } from '../context.js';
 
 /**
@@ -46,7 +46,8 @@ export const CollectParams = z
     workers: z.number().int().min(1).max(64).optional(),
   })
   .strict();
-export type CollectParams = z.input<typeof CollectParams>;
+export type CollectParams = z.output<typeof CollectParams>;
+export type CollectParamsInput = z.input<typeof CollectParams>;
 
 const workerHandler = () => fileURLToPath(new URL(`../../teacher/collect-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
@@ -63,19 +64,19 @@ function merge(suite: string, parts: CollectResult[], seconds: number): CollectR
   return out;
 }
 
-export async function collectJob(ctx: JobContext): Promise<CollectResult & { dataDir: string }> {
-  const parsed = CollectParams.safeParse(ctx.params);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new LabError('INVALID_INPUT', `collect: parameter ${i.path.join('.')}: ${i.message}`, { field: i.path.join('.') });
-  }
-  const p = parsed.data;
+/** The `collect` job's handler: its params checked, then the typed run. */
+export const collectJob = (ctx: JobContext) => runCollect(parseOr(CollectParams, ctx.params, 'collect: parameter'), ctx);
+
+/** Roll the teacher out on one suite and keep its successes (the typed run: the distill recipe calls it per suite). */
+export async function runCollect(p: CollectParams, ctx: JobContext): Promise<CollectResult & { dataDir: string }> {
   const tasks = p.tasks ?? SUITE_TASKS[p.suite].map((t) => t.index);
   const root = ctx.experimentDir ?? ctx.jobDir;
   const outDir = path.join(root, 'data');
   const started = Date.now();
-  const teacherName = makeTeacher(p.teacher, p.seed).name;
   const workers = Math.min(p.workers ?? os.availableParallelism(), tasks.length);
+  // The teacher as a policy: built once here (its name goes into every record), in each worker otherwise.
+  const policy = await makePolicy(p.teacher, { seed: p.seed });
+  const teacherName = policy.name;
   ctx.log(`collect ${p.suite} tasks ${tasks.join(',')} × ${p.episodesPerTask} episodes, teacher ${teacherName}, seed ${p.seed}, images ${p.imageSize}px, ${workers} process(es) → ${outDir}`);
   ctx.progress(0, 'starting the simulator');
   const spec = (task: number): CollectTaskSpec => ({
@@ -85,8 +86,7 @@ export async function collectJob(ctx: JobContext): Promise<CollectResult & { dat
   const parts: CollectResult[] = [];
   if (workers <= 1) {
     // In this process, task after task (one journal per task, as the workers keep them).
-    const env = await SimTeacherEnv.create({ imageSize: p.imageSize });
-    const policy = makeTeacher(p.teacher, p.seed);
+    const env = await BuiltinSimEnv.create({ imageSize: p.imageSize });
     try {
       for (const [k, task] of tasks.entries()) {
         const { suite, episodesPerTask, seed, maxSteps, keepFailures, flushEvery, tailSteps } = spec(task);
@@ -107,7 +107,7 @@ export async function collectJob(ctx: JobContext): Promise<CollectResult & { dat
   } else {
     // One task per worker process at a time; a cancel kills the workers (the files stay valid and the
     // journals say what is done, so a restart resumes).
-    const pool = forkTrialWorkers<CollectTaskSpec, CollectResult>(workers, { handler: workerHandler() });
+    const pool = forkWorkerPool<CollectTaskSpec, CollectResult>(workers, { handler: workerHandler() });
     const onAbort = () => void pool.close();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -123,6 +123,7 @@ export async function collectJob(ctx: JobContext): Promise<CollectResult & { dat
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
       await pool.close();
+      await policy.close?.();
     }
   }
   ctx.throwIfCancelled();

@@ -14,9 +14,3 @@ export function hdf5Files(root: string): string[] {
   }
   return out;
 }
-
-/** zod issue → the typed error every job kind raises for a bad parameter. */
-export function paramError(kind: string, issue: { path: PropertyKey[]; message: string }): LabError {
-  const field = issue.path.map(String).join('.');
-  return new LabError('INVALID_INPUT', `${kind}: parameter ${field}: ${issue.message}`, { field });
-}

@@ -1,15 +1,16 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../../errors.js';
+import { LabError, parseOr } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { evaluatePolicy, studentCoverage, type PolicyEvaluation } from '../../evaluate/evaluation.js';
 import type { TrainingCoverage } from '../../evaluate/coverage.js';
-import { PolicyEntrySchema } from '../../evaluate/policies.js';
+import { PolicyEntrySchema } from '../../evaluate/policy-entry.js';
+import { TEACHER_KINDS } from '../../policies/spec.js';
 import { parseProtocol } from '../../evaluate/protocol.js';
 import { evaluationTables } from '../../evaluate/report.js';
-import { defaultWorkers } from '../../evaluate/scheduler.js';
+import { defaultWorkers } from '../../rollout/scheduler.js';
 import { toCsv, toLatex, toMarkdown, type ResultTable } from '../../evaluate/tables.js';
-import { ChunkExecutionSchema } from '../../evaluate/trial.js';
+import { ChunkExecutionSchema } from '../../rollout/chunk-executor.js';
 import type { JobContext } from '../context.js';
 
 /**
@@ -21,7 +22,7 @@ import type { JobContext } from '../context.js';
  * was not trained on (or whose file does not say) is evaluated anyway, with a warning in the log, in its
  * result entry (`coverage`) and in the matrix table's notes.
  */
-const Params = z
+export const EvaluateParams = z
   .object({
     policies: z.array(PolicyEntrySchema).min(1),
     suites: z.array(z.string().min(1)).min(1).default(['spatial', 'object', 'goal']),
@@ -40,14 +41,13 @@ const Params = z
     retryErrored: z.boolean().default(false),
   })
   .strict();
+export type EvaluateParams = z.output<typeof EvaluateParams>;
 
-export async function evaluateJob(ctx: JobContext): Promise<unknown> {
-  const parsed = Params.safeParse(ctx.params);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new LabError('INVALID_INPUT', `evaluate: parameter ${i.path.join('.')}: ${i.message}`, { field: i.path.join('.') });
-  }
-  const p = parsed.data;
+/** The `evaluate` job's handler: its params checked, then the typed run. */
+export const evaluateJob = (ctx: JobContext) => runEvaluate(parseOr(EvaluateParams, ctx.params, 'evaluate: parameter'), ctx);
+
+/** Closed-loop evaluation of the policies under one protocol (the typed run: the distill recipe calls it as its stage). */
+export async function runEvaluate(p: EvaluateParams, ctx: JobContext) {
   if (!ctx.experimentDir) throw new LabError('INVALID_INPUT', 'evaluate runs inside an experiment', {});
   const ids = p.policies.map((e) => e.id);
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -60,7 +60,7 @@ export async function evaluateJob(ctx: JobContext): Promise<unknown> {
     coverage.set(e.id, c);
     if (c?.warning) ctx.log(c.warning, 'warn');
   }
-  const reference = p.reference ?? p.policies.find((e) => /^(teacher:|rest:|ws:)/.test(e.spec))?.id ?? ids[0];
+  const reference = p.reference ?? p.policies.find((e) => (TEACHER_KINDS as readonly string[]).includes(e.spec.kind))?.id ?? ids[0];
   if (!ids.includes(reference)) throw new LabError('INVALID_INPUT', `evaluate: reference '${reference}' is not one of the policies`, { field: 'reference' });
   const protocol = parseProtocol({ suites: p.suites, tasks: p.tasks, trialsPerTask: p.trials, warmupSteps: p.warmupSteps, maxSteps: p.maxSteps, execution: p.execution, seed: p.seed });
   const workers = p.workers ?? defaultWorkers();

@@ -2,19 +2,18 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { LabError } from '../../errors.js';
+import { LabError, parseOr } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { Rng } from '../../util/rng.js';
 import { GraphBuilder, InferSession, TrainSession, buildTrainStep, nn, selectExecutionProvider } from '../../graph/index.js';
 import type { JobContext } from '../context.js';
-import { paramError } from './dataset-files.js';
 
 /**
  * The engine self-test, a real job end to end: it lists ONNX Runtime's execution providers, compiles a
  * small MLP to ONNX and checks its inference against a plain-JS forward pass, then trains it with the
  * in-graph AdamW on a seeded two-spirals problem, checkpointing as it goes (so it resumes after a kill).
  */
-const Params = z
+export const SelftestParams = z
   .object({
     steps: z.number().int().min(1).max(1_000_000).default(300),
     hidden: z.number().int().min(2).max(4096).default(64),
@@ -25,6 +24,7 @@ const Params = z
     checkpointEvery: z.number().int().min(1).default(50),
   })
   .strict();
+export type SelftestParams = z.output<typeof SelftestParams>;
 
 function twoSpirals(rng: Rng, n: number): { x: Float32Array; y: BigInt64Array } {
   const x = new Float32Array(n * 2);
@@ -56,10 +56,11 @@ function referenceLogits(x: Float32Array, n: number, w1: Float32Array, b1: Float
   return out;
 }
 
-export async function selftestJob(ctx: JobContext): Promise<unknown> {
-  const parsed = Params.safeParse(ctx.params);
-  if (!parsed.success) throw paramError('selftest', parsed.error.issues[0]);
-  const p = parsed.data;
+/** The `selftest` job's handler: its params checked, then the typed run. */
+export const selftestJob = (ctx: JobContext) => runSelftest(parseOr(SelftestParams, ctx.params, 'selftest: parameter'), ctx);
+
+/** The engine self-test (the typed run). */
+export async function runSelftest(p: SelftestParams, ctx: JobContext) {
   const rng = new Rng(p.seed);
 
   ctx.progress(0.01, 'execution providers');

@@ -1,15 +1,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../../errors.js';
+import { LabError, parseOr } from '../../errors.js';
 import { readLiberoHdf5 } from '../../data/libero-hdf5.js';
 import { readSidecar } from '../../data/sidecar.js';
 import { trainStudent } from '../../train/trainer.js';
 import { TrainOptions } from '../../train/options.js';
 import type { StudentEpisode } from '../../train/dataset.js';
-import { exportPolicy, readTrainedStudent, type TrainedOn } from '../../model/policy.js';
+import { exportPolicy, readTrainedStudent } from '../../model/policy.js';
+import type { TrainedOn } from '../../model/policy-meta.js';
 import type { JobContext } from '../context.js';
-import { hdf5Files, paramError } from './dataset-files.js';
+import { hdf5Files } from './dataset-files.js';
 
 /**
  * The `train` job: one student on an experiment's dataset. Descriptions come from the annotate job's
@@ -17,28 +18,32 @@ import { hdf5Files, paramError } from './dataset-files.js';
  * Checkpoints every epoch in students/<runId>/; a killed or failed run resumes from the last one. The
  * result is exported as the deployable policy.onnx.
  */
-const Params = z
-  .object({
+export const TrainParams = TrainOptions.pick({
+  // The training settings, with their defaults, from the one home of training defaults (train/options.ts).
+  lambda: true,
+  config: true,
+  configOverrides: true,
+  /** Initial weights: seeded random, or a local HF CLIP folder (e.g. Long-CLIP-B converted; train/options.ts). */
+  init: true,
+  epochs: true,
+  batchSize: true,
+  lr: true,
+  warmupSteps: true,
+  valFraction: true,
+  seed: true,
+  threads: true,
+})
+  .extend({
     dataset: z.string().min(1).default('data'),
     runId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'runId uses letters, digits, . _ -').default('student'),
     descriptions: z.enum(['sidecar', 'none']).default('sidecar'),
-    lambda: z.number().nonnegative().default(0.5),
-    config: z.string().default('tiny'),
-    configOverrides: z.record(z.string(), z.unknown()).default({}),
-    /** Initial weights: seeded random, or a local HF CLIP folder (e.g. Long-CLIP-B converted; train/options.ts). */
-    init: TrainOptions.shape.init,
     /** CLIP BPE tokenizer folder, when the HF folder has none (tokenizer.json or vocab.json + merges.txt). */
     tokenizerDir: z.string().min(1).optional(),
-    epochs: z.number().int().positive().default(30),
-    batchSize: z.number().int().positive().default(32),
-    lr: z.number().positive().default(3e-4),
-    warmupSteps: z.number().int().nonnegative().default(20),
-    valFraction: z.number().min(0).lt(1).default(0.1),
-    seed: z.number().int().default(0),
-    threads: z.number().int().positive().optional(),
     exportPolicy: z.boolean().default(true),
   })
   .strict();
+export type TrainParams = z.output<typeof TrainParams>;
+export type TrainParamsInput = z.input<typeof TrainParams>;
 
 export async function loadStudentEpisodes(root: string, withDescriptions: boolean): Promise<StudentEpisode[]> {
   const out: StudentEpisode[] = [];
@@ -69,10 +74,11 @@ export function trainedOnOf(episodes: readonly StudentEpisode[]): TrainedOn {
   return { suites: [...new Set(tasks.map((t) => t.suite))], tasks };
 }
 
-export async function trainJob(ctx: JobContext): Promise<unknown> {
-  const parsed = Params.safeParse(ctx.params);
-  if (!parsed.success) throw paramError('train', parsed.error.issues[0]);
-  const p = parsed.data;
+/** The `train` job's handler: its params checked, then the typed run. */
+export const trainJob = (ctx: JobContext) => runTrain(parseOr(TrainParams, ctx.params, 'train: parameter'), ctx);
+
+/** One student on the experiment's dataset (the typed run: the distill recipe calls it per stage). */
+export async function runTrain(p: TrainParams, ctx: JobContext) {
   if (!ctx.experimentDir) throw new LabError('INVALID_INPUT', 'train runs inside an experiment', {});
   ctx.progress(0.01, 'read dataset');
   const episodes = await loadStudentEpisodes(path.resolve(ctx.experimentDir, p.dataset), p.descriptions === 'sidecar');

@@ -2,21 +2,25 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../../errors.js';
+import { LabError, parseOr } from '../../errors.js';
 import { readJsonFile } from '../../util/json-file.js';
-import { TAXONOMY_SIZES } from '../../phases/index.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
-import { loadJobHandler } from '../registry.js';
-import { TrainOptions } from '../../train/options.js';
 import { bestValidationEpoch, readTrainingHistory, taxonomyAblationTable, type AblationRow } from '../../evaluate/taxonomy-ablation.js';
-import { ChunkExecutionSchema } from '../../evaluate/trial.js';
+import type { PolicySpec } from '../../policies/spec.js';
 import { readTrials } from '../../evaluate/trial-log.js';
 import { perTaskTable, suiteTable, type ResultTable } from '../../evaluate/tables.js';
 import { efficiencyFromTrials } from '../../evaluate/report.js';
 import { countParams, parseStudentConfig } from '../../model/config.js';
-import { publishTables } from '../kinds/evaluate.js';
+import { CollectParams, runCollect } from '../kinds/collect.js';
+import { AnnotateParams, runAnnotate } from '../kinds/annotate.js';
+import { TrainParams, runTrain } from '../kinds/train.js';
+import { EvaluateParams, publishTables, runEvaluate } from '../kinds/evaluate.js';
 import type { JobContext } from '../context.js';
-import { canonicalJson, runPipeline, stageJobContext, type Stage, type StageContext } from './pipeline.js';
+import { canonicalJson } from '../../util/canonical-json.js';
+import { runPipeline, stageJobContext, type Stage, type StageContext } from './pipeline.js';
+import { DistillConfig, parseDistillConfig } from './distill-config.js';
+
+export { DistillConfig, parseDistillConfig, type DistillConfigInput } from './distill-config.js';
 
 /**
  * The `distill` recipe (issue 8): one experiment = teacher + suites + taxonomy + annotator + student +
@@ -27,56 +31,31 @@ import { canonicalJson, runPipeline, stageJobContext, type Stage, type StageCont
  * taxonomy ablation (annotate + train once per listed taxonomy) branches off after train: it does not
  * wait for, nor invalidate, the closed-loop evaluation.
  */
-const isTaxonomy = (n: number) => (TAXONOMY_SIZES as readonly number[]).includes(n);
-const taxonomyMessage = `one of ${TAXONOMY_SIZES.join(', ')} (phases)`;
-export const DistillConfig = z
-  .object({
-    suites: z.array(z.enum(['object', 'spatial', 'goal'])).min(1).default(['object']),
-    /** Task indices (0–9) of each suite. */
-    tasks: z.array(z.number().int().min(0).max(9)).min(1).default([0, 1]),
-    episodesPerTask: z.number().int().min(2).default(12),
-    /** The built-in teacher: the scripted expert, with OpenVLA-like noise (teacher/noise.ts defaults) or without. */
-    teacher: z.enum(['scripted-noisy', 'scripted']).default('scripted-noisy'),
-    imageSize: z.number().int().min(16).max(512).default(128),
-    taxonomy: z.number().int().refine(isTaxonomy, taxonomyMessage).default(9),
-    /**
-     * The taxonomy ablation (paper §4.3): for each listed taxonomy, annotate the same data with it and train
-     * one student with the first λ; the report compares their validation token accuracy. [] = off.
-     */
-    taxonomyAblation: z
-      .array(z.number().int().refine(isTaxonomy, taxonomyMessage))
-      .refine((a) => new Set(a).size === a.length, 'each taxonomy once')
-      .default([]),
-    annotator: z.enum(['auto', 'vlm', 'offline']).default('auto'),
-    annotateMode: z.enum(['segment', 'frame']).default('segment'),
-    student: z.string().default('tiny'),
-    studentOverrides: z.record(z.string(), z.unknown()).default({}),
-    /**
-     * The student's initial weights: absent = seeded random; {"kind":"hf","dir":…} = a local HF CLIP folder
-     * (the paper's pretrained Long-CLIP-B, stretched to 248 positions), with `tokenizerDir` when the folder
-     * has no tokenizer files. Nothing is downloaded.
-     */
-    studentInit: TrainOptions.shape.init.optional(),
-    tokenizerDir: z.string().min(1).optional(),
-    lambdas: z.array(z.number().nonnegative()).min(1).default([0.5]),
-    /** Also train the no-VLM baseline (instruction only, λ = 0). */
-    baseline: z.boolean().default(true),
-    epochs: z.number().int().positive().default(30),
-    batchSize: z.number().int().positive().default(32),
-    lr: z.number().positive().default(3e-4),
-    trials: z.number().int().positive().default(20),
-    /** How a predicted chunk is executed (evaluate/chunk-executor.ts). */
-    execution: ChunkExecutionSchema.default({ mode: 'whole' }),
-    seed: z.number().int().default(0),
-    threads: z.number().int().positive().optional(),
-  })
-  .strict();
-export type DistillConfig = z.infer<typeof DistillConfig>;
 
-/** Run a registered job kind as this stage (see stageJobContext). */
-async function runKind(stage: StageContext<unknown>, kind: string, params: Record<string, unknown>): Promise<unknown> {
-  const handler = await loadJobHandler(kind);
-  return handler(stageJobContext(stage, params));
+/**
+ * The teacher as fingerprints see it: the plain scripted teachers keep the string they were written as
+ * before the teacher became a PolicySpec, so existing experiments keep their fingerprints (tested).
+ */
+export function teacherKey(t: PolicySpec): unknown {
+  const json = canonicalJson(t);
+  if (json === canonicalJson({ kind: 'scripted' })) return 'scripted';
+  if (json === canonicalJson({ kind: 'scripted-noisy', noise: {} })) return 'scripted-noisy';
+  return t;
+}
+
+/**
+ * Run a job kind as this stage: its params (typed as the kind's schema takes them) parsed by the kind's
+ * schema, as its handler would, then its typed run in a JobContext of the stage (see stageJobContext).
+ */
+async function runKind<S extends z.ZodType, R>(
+  stage: StageContext<unknown>,
+  kind: string,
+  schema: S,
+  run: (params: z.output<S>, ctx: JobContext) => Promise<R>,
+  params: z.input<S>,
+): Promise<R> {
+  const parsed = parseOr(schema, params, `${kind}: parameter`);
+  return run(parsed, stageJobContext(stage, params as Record<string, unknown>));
 }
 
 /** A sub-step that owns the [from, to] share of the stage's progress bar. */
@@ -92,7 +71,7 @@ function part(stage: StageContext<unknown>, i: number, n: number): StageContext<
 /** Initial weights and tokenizer folder, only when set (so fingerprints of experiments without them stay as they were). */
 const studentWeights = (c: DistillConfig) => ({ ...(c.studentInit ? { init: c.studentInit } : {}), ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}) });
 
-/** The student's settings every training run of the experiment shares (fingerprinted by the stages that train). */
+/** The student's settings every training run of the experiment shares (the train job's params; fingerprinted by studentKey). */
 export const studentSettings = (c: DistillConfig) => ({
   config: c.student,
   configOverrides: c.studentOverrides,
@@ -103,6 +82,23 @@ export const studentSettings = (c: DistillConfig) => ({
   seed: c.seed,
 });
 
+/** The names studentKey has always hashed these settings under (the rest keep theirs). */
+const KEY_NAMES: Partial<Record<keyof ReturnType<typeof studentSettings>, string>> = { config: 'student', configOverrides: 'o', batchSize: 'batch' };
+
+/**
+ * The student's settings as fingerprints see them — the one student fingerprint, shared by the train
+ * stage and the taxonomy ablation's runs: every setting of studentSettings (so a training setting added
+ * there invalidates what it changes), under the names the fingerprints were first written with, so
+ * existing experiments keep theirs (pinned in test/unit/jobs/distill-fingerprints.test.ts).
+ */
+export function studentKey(c: DistillConfig): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(studentSettings(c))
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [KEY_NAMES[k as keyof typeof KEY_NAMES] ?? k, v]),
+  );
+}
+
 export const studentRuns = (c: DistillConfig) => [
   ...c.lambdas.map((lambda) => ({ runId: `lambda-${lambda}`, lambda, descriptions: 'sidecar' as const })),
   ...(c.baseline ? [{ runId: 'no-vlm', lambda: 0, descriptions: 'none' as const }] : []),
@@ -112,17 +108,17 @@ export const distillStages: Stage<DistillConfig>[] = [
   {
     name: 'collect',
     weight: 3,
-    settings: (c) => ({ suites: c.suites, tasks: c.tasks, n: c.episodesPerTask, teacher: c.teacher, size: c.imageSize, seed: c.seed }),
+    settings: (c) => ({ suites: c.suites, tasks: c.tasks, n: c.episodesPerTask, teacher: teacherKey(c.teacher), size: c.imageSize, seed: c.seed }),
     async run(stage) {
       const c = stage.config;
       const out: unknown[] = [];
       for (const [i, suite] of c.suites.entries()) {
         out.push(
-          await runKind(part(stage as StageContext<unknown>, i, c.suites.length), 'collect', {
+          await runKind(part(stage as StageContext<unknown>, i, c.suites.length), 'collect', CollectParams, runCollect, {
             suite,
             tasks: c.tasks,
             episodesPerTask: c.episodesPerTask,
-            teacher: { kind: c.teacher },
+            teacher: c.teacher,
             imageSize: c.imageSize,
             seed: c.seed,
           }),
@@ -136,18 +132,18 @@ export const distillStages: Stage<DistillConfig>[] = [
     weight: 1,
     settings: (c) => ({ taxonomy: c.taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed }),
     run: (stage) =>
-      runKind(stage as StageContext<unknown>, 'annotate', { dataset: 'data', annotator: stage.config.annotator, taxonomy: stage.config.taxonomy, mode: stage.config.annotateMode, seed: stage.config.seed }),
+      runKind(stage as StageContext<unknown>, 'annotate', AnnotateParams, runAnnotate, { dataset: 'data', annotator: stage.config.annotator, taxonomy: stage.config.taxonomy, mode: stage.config.annotateMode, seed: stage.config.seed }),
   },
   {
     name: 'train',
     weight: 6,
-    settings: (c) => ({ student: c.student, o: c.studentOverrides, runs: studentRuns(c), epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed, ...studentWeights(c) }),
+    settings: (c) => ({ ...studentKey(c), runs: studentRuns(c) }),
     async run(stage) {
       const c = stage.config;
       const runs = studentRuns(c);
       const out: Record<string, unknown> = {};
       for (const [i, r] of runs.entries()) {
-        out[r.runId] = await runKind(part(stage as StageContext<unknown>, i, runs.length), 'train', {
+        out[r.runId] = await runKind(part(stage as StageContext<unknown>, i, runs.length), 'train', TrainParams, runTrain, {
           dataset: 'data',
           runId: r.runId,
           descriptions: r.descriptions,
@@ -166,10 +162,10 @@ export const distillStages: Stage<DistillConfig>[] = [
     run: (stage) => {
       const c = stage.config;
       const policies = [
-        { id: 'teacher', spec: `teacher:${c.teacher}` },
-        ...studentRuns(c).map((r) => ({ id: r.runId, spec: `student:students/${r.runId}/policy.onnx`, textMode: 'masked' })),
+        { id: 'teacher', spec: c.teacher },
+        ...studentRuns(c).map((r) => ({ id: r.runId, spec: { kind: 'student' as const, file: `students/${r.runId}/policy.onnx`, textMode: 'masked' as const } })),
       ];
-      return runKind(stage as StageContext<unknown>, 'evaluate', {
+      return runKind(stage as StageContext<unknown>, 'evaluate', EvaluateParams, runEvaluate, {
         policies,
         reference: 'teacher',
         suites: c.suites,
@@ -220,6 +216,17 @@ export interface AblationOutput {
 }
 
 /**
+ * The key of one taxonomy ablation run (ablation/taxonomy-<n>/run.json): the collect stage's settings,
+ * the annotation with that taxonomy, and the student (studentKey) with the first λ.
+ */
+export function ablationRunKey(c: DistillConfig, taxonomy: number): string {
+  const collect = distillStages.find((s) => s.name === 'collect')!.settings(c);
+  const annotate = { taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed };
+  const train = { ...studentKey(c), lambda: c.lambdas[0] };
+  return createHash('sha256').update(canonicalJson({ collect, annotate, train })).digest('hex').slice(0, 16);
+}
+
+/**
  * The taxonomy ablation: per listed taxonomy, the collected data mirrored into ablation/taxonomy-<n>/data
  * (HDF5 hard-linked; the sidecars copied, since annotate rewrites them and the experiment's own data must
  * keep its taxonomy), annotated with that taxonomy, and one student students/taxonomy-<n> trained with the
@@ -250,10 +257,7 @@ const ablationStage: Stage<DistillConfig> = {
       const dir = path.join(expDir, 'ablation', runId);
       const studentDir = path.join(expDir, 'students', runId);
       const stateFile = path.join(dir, 'run.json');
-      const train = { student: c.student, o: c.studentOverrides, lambda, epochs: c.epochs, batch: c.batchSize, lr: c.lr, seed: c.seed, ...studentWeights(c) };
-      const collect = distillStages.find((s) => s.name === 'collect')!.settings(c);
-      const annotate = { taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed };
-      const key = createHash('sha256').update(canonicalJson({ collect, annotate, train })).digest('hex').slice(0, 16);
+      const key = ablationRunKey(c, taxonomy);
       const prev = readAblationState(stateFile);
       const sub = part(stage as StageContext<unknown>, k++, Math.max(1, toTrain.length));
       if (prev?.key === key && prev.done && existsSync(path.join(studentDir, 'metrics.json'))) {
@@ -270,8 +274,8 @@ const ablationStage: Stage<DistillConfig> = {
       } else stage.job.log(`taxonomy ablation: resuming ${runId}`);
       const dataset = path.relative(expDir, path.join(dir, 'data'));
       stage.job.log(`taxonomy ablation: ${taxonomy} phases: annotate, then train ${runId} (λ = ${lambda})`);
-      await runKind(span(sub, 0, 0.2), 'annotate', { dataset, annotator: c.annotator, taxonomy, mode: c.annotateMode, seed: c.seed, granularity: false });
-      await runKind(span(sub, 0.2, 1), 'train', {
+      await runKind(span(sub, 0, 0.2), 'annotate', AnnotateParams, runAnnotate, { dataset, annotator: c.annotator, taxonomy, mode: c.annotateMode, seed: c.seed, granularity: false });
+      await runKind(span(sub, 0.2, 1), 'train', TrainParams, runTrain, {
         dataset,
         runId,
         descriptions: 'sidecar',
@@ -375,22 +379,20 @@ const reportStage: Stage<DistillConfig> = {
   },
 };
 
-export function parseDistillConfig(raw: unknown): DistillConfig {
-  const parsed = DistillConfig.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new LabError('INVALID_INPUT', `distill config: ${i.path.join('.')}: ${i.message}`, { field: i.path.join('.') });
-  }
-  return parsed.data;
-}
-
-/** The `distill` job: the experiment's config (job params override it) through the pipeline. */
-export async function distillJob(ctx: JobContext): Promise<unknown> {
-  const config = parseDistillConfig(ctx.params);
-  ctx.log(`distill: ${JSON.stringify(config)}`);
+/** The recipe's stages for a config, in order: the main chain, the taxonomy ablation (off train) and the report. */
+export function distillRecipe(config: DistillConfig): Stage<DistillConfig>[] {
   // The ablation's bar share: one student's training each, like the train stage's (weight 6 over its runs).
   const ablation = { ...ablationStage, weight: (6 * config.taxonomyAblation.filter((n) => n !== config.taxonomy).length) / studentRuns(config).length };
-  const r = await runPipeline(ctx, [...distillStages, ablation, reportStage], config);
+  return [...distillStages, ablation, reportStage];
+}
+
+/** The `distill` job's handler: the experiment's config (job params override it), then the typed run. */
+export const distillJob = (ctx: JobContext) => runDistill(parseDistillConfig(ctx.params), ctx);
+
+/** The recipe through the pipeline (the typed run). */
+export async function runDistill(config: DistillConfig, ctx: JobContext) {
+  ctx.log(`distill: ${JSON.stringify(config)}`);
+  const r = await runPipeline(ctx, distillRecipe(config), config);
   ctx.progress(1, 'done');
   return { config, ran: r.ran, skipped: r.skipped, outputs: r.outputs };
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { LabError } from '../../errors.js';
 import { readJsonFile } from '../../util/json-file.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
+import { canonicalJson } from '../../util/canonical-json.js';
 import { readCheckpoint, writeCheckpoint, type JobContext } from '../context.js';
 
 /**
@@ -54,19 +55,6 @@ export function readManifest(experimentDir: string): Manifest {
   const file = manifestPath(experimentDir);
   if (!existsSync(file)) return { version: 1, stages: {} };
   return readJsonFile(file, Manifest);
-}
-
-/** Canonical JSON (sorted keys) so that the same settings always hash the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value as object)
-      .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The stages a stage depends on, as indices (checked: earlier stages of the same recipe). */

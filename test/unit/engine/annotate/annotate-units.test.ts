@@ -22,7 +22,7 @@ import {
 } from '../../../../electron/engine/annotate/index.js';
 import { PHASES, taxonomy } from '../../../../electron/engine/phases/index.js';
 import { crc32, encodePngRgb, frameRgb } from '../../../../electron/engine/util/png.js';
-import { syntheticDataset, syntheticEpisode } from '../phases/fixtures.js';
+import { syntheticDataset, syntheticEpisode } from '../../../../electron/cli/bench/fixtures/synthetic-phases.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'vla-annotate-unit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_STEPS as SIM_MAX_STEPS } from '../../../../electron/engine/sim/task.js';
-import { ChunkExecutor } from '../../../../electron/engine/evaluate/chunk-executor.js';
+import { ChunkExecutor } from '../../../../electron/engine/rollout/chunk-executor.js';
 import { maxStepsFor, parseProtocol, planTrials, remainingTrials, trialSeed, uniqueTrials, WARMUP_ACTION } from '../../../../electron/engine/evaluate/protocol.js';
-import { runTrials } from '../../../../electron/engine/evaluate/scheduler.js';
+import { runTrials } from '../../../../electron/engine/rollout/scheduler.js';
 import { parseTrialRecord, trialKey, type TrialRecord } from '../../../../electron/engine/evaluate/trial.js';
 import { LabError } from '../../../../electron/engine/errors.js';
 import { Rng } from '../../../../electron/engine/util/rng.js';

@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { LabError } from '../../../../electron/engine/errors.js';
 import { readFramePack } from '../../../../electron/engine/evaluate/frames.js';
-import { NoopPolicy, RandomPolicy, parsePolicySpec } from '../../../../electron/engine/evaluate/policies.js';
+import { NoopPolicy, RandomPolicy } from '../../../../electron/engine/policies/baselines.js';
+import { policySpecFromString } from '../../../../electron/engine/policies/spec.js';
 import { parseProtocol, planTrials, type TrialSpec } from '../../../../electron/engine/evaluate/protocol.js';
-import { runTrial, trialFramesFile, type PhaseAwarePolicy } from '../../../../electron/engine/evaluate/runner.js';
-import type { Env, StepResult, TaskInfo } from '../../../../electron/engine/teacher/env.js';
-import type { Observation, Policy, PolicyContext } from '../../../../electron/engine/teacher/policy.js';
+import { runTrial, trialFramesFile } from '../../../../electron/engine/evaluate/runner.js';
+import type { Env, StepResult, TaskInfo } from '../../../../electron/engine/envs/env.js';
+import type { Observation, PhaseAwarePolicy, Policy, PolicyContext } from '../../../../electron/engine/policies/types.js';
 import { tempDir } from '../../../helpers/tmp.js';
 
 /**
@@ -185,11 +186,11 @@ describe('runTrial (closed loop over a deterministic env)', () => {
     const c = await runTrial(new LineEnv(100), new RandomPolicy(), spec({ seed: 99 }));
     expect(a.gripper).toEqual(b.gripper);
     expect(a.gripper).not.toEqual(c.gripper);
-    expect(parsePolicySpec('ws://127.0.0.1:8000')).toEqual({ kind: 'ws', url: 'ws://127.0.0.1:8000' });
-    expect(parsePolicySpec('ws:wss://h/p')).toEqual({ kind: 'ws', url: 'wss://h/p' });
-    expect(parsePolicySpec('rest:http://127.0.0.1:8000')).toEqual({ kind: 'rest', url: 'http://127.0.0.1:8000' });
-    expect(parsePolicySpec('student:runs/a/policy.onnx')).toEqual({ kind: 'student', file: 'runs/a/policy.onnx' });
-    expect(() => parsePolicySpec('rest:ftp://x')).toThrow(/http/);
-    expect(() => parsePolicySpec('teleport')).toThrow(/unknown policy spec/);
+    expect(policySpecFromString('ws://127.0.0.1:8000')).toEqual({ kind: 'websocket', url: 'ws://127.0.0.1:8000' });
+    expect(policySpecFromString('ws:wss://h/p')).toEqual({ kind: 'websocket', url: 'wss://h/p' });
+    expect(policySpecFromString('rest:http://127.0.0.1:8000')).toEqual({ kind: 'openvla-rest', url: 'http://127.0.0.1:8000' });
+    expect(policySpecFromString('student:runs/a/policy.onnx')).toEqual({ kind: 'student', file: 'runs/a/policy.onnx' });
+    expect(() => policySpecFromString('rest:ftp://x')).toThrow(/http/);
+    expect(() => policySpecFromString('teleport')).toThrow(/unknown policy spec/);
   });
 });

@@ -1,15 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPolicy } from '../../../../electron/engine/evaluate/policies.js';
+import { makePolicy, PolicySpec } from '../../../../electron/engine/policies/spec.js';
 import { GraphBuilder, emitOnnx } from '../../../../electron/engine/graph/index.js';
-import { StudentOnnxPolicy } from '../../../../electron/engine/evaluate/student-policy.js';
-import { StudentPolicy, exportPolicy, policyText, readTrainedStudent, type ExportInput } from '../../../../electron/engine/model/policy.js';
+import { StudentOnnxPolicy, StudentRuntime } from '../../../../electron/engine/policies/student-onnx.js';
+import { exportPolicy, policyText, readTrainedStudent, type ExportInput } from '../../../../electron/engine/model/policy.js';
 import { framePixels } from '../../../../electron/engine/model/preprocess.js';
-import type { Observation } from '../../../../electron/engine/teacher/policy.js';
+import type { Observation } from '../../../../electron/engine/policies/types.js';
 import { parseProtocol, planTrials } from '../../../../electron/engine/evaluate/protocol.js';
 import { runTrial } from '../../../../electron/engine/evaluate/runner.js';
-import { SimTeacherEnv } from '../../../../electron/engine/teacher/sim-env.js';
+import { BuiltinSimEnv } from '../../../../electron/engine/envs/builtin-sim.js';
 import { trainStudent } from '../../../../electron/engine/train/trainer.js';
 import { tempDir } from '../../../helpers/tmp.js';
 import { MICRO, microDataset } from '../train/helpers.js';
@@ -42,10 +42,10 @@ const obs = (seed: number): Observation => {
 
 describe("the student's exported policy.onnx as an evaluation policy", () => {
   it('acts like the engine policy runner in both text modes (masked: instruction; phase: instruction | phase)', async () => {
-    const engine = await StudentPolicy.create(student, { threads: 1 });
+    const engine = await StudentRuntime.fromWeights(student, { threads: 1 });
     const ctx = { suite: 'object', taskIndex: 0, instruction: 'put the bowl on the plate', initIndex: 0, seed: 1 };
     for (const mode of ['masked', 'phase'] as const) {
-      const p = (await createPolicy(`student:${path.relative(tmp.dir, file)}`, { seed: 0, textMode: mode, baseDir: tmp.dir })) as StudentOnnxPolicy;
+      const p = (await makePolicy(PolicySpec.parse({ kind: 'student', file: path.relative(tmp.dir, file), textMode: mode }), { seed: 0, baseDir: tmp.dir })) as StudentOnnxPolicy;
       expect(p.wantsPhase).toBe(true);
       await p.reset(ctx);
       p.setPhase('grasping');
@@ -59,11 +59,11 @@ describe("the student's exported policy.onnx as an evaluation policy", () => {
       }
       await p.close();
     }
-    await engine.dispose();
+    await engine.release();
   }, 60_000);
 
   it('drives the simulator in a closed-loop trial (phase mode: a label before every query)', async () => {
-    const env = await SimTeacherEnv.create({ imageSize: 64 });
+    const env = await BuiltinSimEnv.create({ imageSize: 64 });
     const p = await StudentOnnxPolicy.create(file, { textMode: 'phase' });
     const labels: string[] = [];
     const setPhase = p.setPhase.bind(p);
@@ -90,11 +90,11 @@ describe("the student's exported policy.onnx as an evaluation policy", () => {
     const wide = path.join(tmp.dir, 'wide.onnx');
     writeFileSync(wide, new Uint8Array(0));
     writeFileSync(path.join(tmp.dir, 'wide.json'), JSON.stringify({ ...meta, stats: { ...meta.stats, q01: meta.stats.q01.slice(0, 6), q99: meta.stats.q99.slice(0, 6) } }));
-    expect(() => StudentOnnxPolicy.readMeta(wide)).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
+    expect(() => StudentRuntime.readMeta(wide)).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
     const junk = path.join(tmp.dir, 'junk.onnx');
     writeFileSync(junk, 'not a model');
-    expect(() => StudentOnnxPolicy.readMeta(junk)).toThrow(expect.objectContaining({ code: 'CORRUPT_FILE' }));
-    expect(() => StudentOnnxPolicy.readMeta(path.join(tmp.dir, 'missing.onnx'))).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => StudentRuntime.readMeta(junk)).toThrow(expect.objectContaining({ code: 'CORRUPT_FILE' }));
+    expect(() => StudentRuntime.readMeta(path.join(tmp.dir, 'missing.onnx'))).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
   });
 
   it('refuses another action normalization, or a graph of another action width, naming the file and the field', async () => {
@@ -107,7 +107,7 @@ describe("the student's exported policy.onnx as an evaluation policy", () => {
     };
     const refusal = (f: string, code: string, field: string, why: RegExp) => {
       try {
-        StudentOnnxPolicy.readMeta(f);
+        StudentRuntime.readMeta(f);
       } catch (e) {
         const err = e as { code: string; message: string; details: { file: string; field: string } };
         expect(err.code).toBe(code);
@@ -135,7 +135,7 @@ describe("the student's exported policy.onnx as an evaluation policy", () => {
     const graph6 = path.join(tmp.dir, 'graph6.onnx');
     writeFileSync(graph6, emitOnnx(g, { outputs: { actions }, contrib: false, graphName: 'six_wide' }).bytes);
     writeFileSync(path.join(tmp.dir, 'graph6.json'), JSON.stringify(meta));
-    expect(StudentOnnxPolicy.readMeta(graph6).runId).toBe(meta.runId); // the metadata alone is fine
+    expect(StudentRuntime.readMeta(graph6).runId).toBe(meta.runId); // the metadata alone is fine
     await expect(StudentOnnxPolicy.create(graph6)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', details: { file: graph6, field: 'outputs.actions' }, message: expect.stringContaining('6-wide') });
   });
 });

@@ -2,8 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseProtocol, planTrials, type TrialSpec } from '../../../../electron/engine/evaluate/protocol.js';
-import { runTrials } from '../../../../electron/engine/evaluate/scheduler.js';
-import { forkTrialWorkers } from '../../../../electron/engine/evaluate/trial-workers.js';
+import { runTrials } from '../../../../electron/engine/rollout/scheduler.js';
+import { forkWorkerPool } from '../../../../electron/engine/rollout/pool.js';
 import * as fake from './fake-trial-handler.js';
 
 const handler = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fake-trial-handler.ts');
@@ -15,7 +15,7 @@ describe('trial worker processes', () => {
     const plan = planTrials(parseProtocol({ suites: ['goal'], tasks: [0, 1], trialsPerTask: 5, seed: 2 }), 'p');
     fake.init({ prefix: 'x:' });
     const serial = await runTrials(plan, (s, ctx) => fake.runTrial(s, ctx), { workers: 1 });
-    const pool = forkTrialWorkers<TrialSpec, Result>(2, { handler, config: { prefix: 'x:' } });
+    const pool = forkWorkerPool<TrialSpec, Result>(2, { handler, config: { prefix: 'x:' } });
     try {
       const parallel = await runTrials(plan, pool.runOne, { workers: pool.size });
       expect(parallel.map(strip)).toEqual(serial.map(strip));

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { StudentOnnxPolicy } from '../../../../electron/engine/evaluate/student-policy.js';
-import { StudentPolicy, exportPolicy, readTrainedStudent } from '../../../../electron/engine/model/policy.js';
+import { StudentOnnxPolicy, StudentRuntime } from '../../../../electron/engine/policies/student-onnx.js';
+import { exportPolicy, readTrainedStudent } from '../../../../electron/engine/model/policy.js';
 import { videoFrame } from '../../../../electron/engine/model/preprocess.js';
-import type { Observation } from '../../../../electron/engine/teacher/policy.js';
+import type { Observation } from '../../../../electron/engine/policies/types.js';
 import { loadClipTokenizer, tokenizeRow } from '../../../../electron/engine/model/tokenizer.js';
 import { trainStudent } from '../../../../electron/engine/train/trainer.js';
 import { testVocab } from '../../../helpers/bpe-vocab.js';
@@ -39,7 +39,7 @@ describe('a CLIP-BPE student ships its tokenizer', () => {
       await exportPolicy(student, file);
       const fromFolder = loadClipTokenizer(tokDir);
       rmSync(tokDir, { recursive: true }); // the folder is gone: the policy must not need it
-      const embedded = StudentOnnxPolicy.embeddedTokenizer(file)!;
+      const embedded = StudentRuntime.embeddedTokenizer(file)!;
       const text = 'Hello world, open the drawer';
       expect(Array.from(tokenizeRow(embedded, text, student.textLength))).toEqual(Array.from(tokenizeRow(fromFolder, text, student.textLength)));
 
@@ -47,7 +47,7 @@ describe('a CLIP-BPE student ships its tokenizer', () => {
       const ep = microDataset(1, 4)[0].episode;
       const { height, width } = ep.imageSize;
       const frame = videoFrame(ep.obs.agentview_rgb, 0, height, width);
-      const runner = await StudentPolicy.create(student, { threads: 1 });
+      const runner = await StudentRuntime.fromWeights(student, { threads: 1 });
       const deployed = await StudentOnnxPolicy.create(file, { textMode: 'masked', threads: 1 });
       try {
         const want = (await runner.act(frame, ep.instruction)).actions;
@@ -56,7 +56,7 @@ describe('a CLIP-BPE student ships its tokenizer', () => {
         expect(got.length).toBe(want.length);
         for (let i = 0; i < got.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-4);
       } finally {
-        await runner.dispose();
+        await runner.release();
         await deployed.close();
       }
     } finally {

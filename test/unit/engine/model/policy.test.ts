@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { undiscretize } from '../../../../electron/engine/data/discretize.js';
 import { unnormalizeActions } from '../../../../electron/engine/data/normalize.js';
 import { decodeModel } from '../../../../electron/engine/graph/index.js';
-import { StudentPolicy, exportPolicy, measureInt8Agreement, policyText, readTrainedStudent } from '../../../../electron/engine/model/policy.js';
+import { exportPolicy, policyText, readTrainedStudent } from '../../../../electron/engine/model/policy.js';
+import { StudentRuntime, measureInt8Agreement } from '../../../../electron/engine/policies/student-onnx.js';
 import { framePixels, videoFrame } from '../../../../electron/engine/model/preprocess.js';
 import { trainStudent } from '../../../../electron/engine/train/trainer.js';
 import { MICRO, microDataset } from '../train/helpers.js';
@@ -32,7 +33,7 @@ describe('policy.onnx: exported, then run by plain onnxruntime-node in another p
     expect(JSON.parse(readFileSync(path.join(dir, 'policy.json'), 'utf8'))).toEqual(embedded);
     expect(meta.textLength).toBe(student.textLength);
 
-    const policy = await StudentPolicy.create(student, { threads: 1 });
+    const policy = await StudentRuntime.fromWeights(student, { threads: 1 });
     const ep = ds[0].episode;
     const S = student.config.image.size;
     const texts = [policyText('masked', ep.instruction), policyText('phase', ep.instruction, 'grasping')];
@@ -60,7 +61,7 @@ describe('policy.onnx: exported, then run by plain onnxruntime-node in another p
       for (let k = 0; k < ref.length; k++) expect(Math.abs(o.actions[k] - ref[k])).toBeLessThan(1e-6);
       for (let k = 6; k < ref.length; k += 7) expect(Math.abs(o.actions[k])).toBe(1);
     });
-    await policy.dispose();
+    await policy.release();
 
     // int8 export: same interface, runs in the plain process too; its action tokens vs fp32's on every frame of the data
     const fileQ = path.join(dir, 'policy-int8.onnx');

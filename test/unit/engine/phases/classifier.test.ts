@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLASSIFIER_CONFIG, classifyEpisode, debounceCommand, evaluateClassifier, operatingSegments, truthFromPrivileged, uniformKeyframes, phaseSegments } from '../../../../electron/engine/phases/index.js';
 import { LabError } from '../../../../electron/engine/errors.js';
-import { syntheticDataset, syntheticEpisode } from './fixtures.js';
+import { syntheticDataset, syntheticEpisode } from '../../../../electron/cli/bench/fixtures/synthetic-phases.js';
 
 // The check runs on built-in simulator rollouts; until sim/ lands it runs on the synthetic
 // kinematic rollouts of fixtures.ts (known true phases, ≈3 % self-revoking gripper flips, action jitter).

@@ -10,7 +10,7 @@ import {
   taxonomy,
   TAXONOMY_SIZES,
 } from '../../../../electron/engine/phases/index.js';
-import { syntheticDataset } from './fixtures.js';
+import { syntheticDataset } from '../../../../electron/cli/bench/fixtures/synthetic-phases.js';
 
 describe('taxonomies', () => {
   it('has 3/5/7/9/11/13 phases, each with a one-sentence definition, covering every 9-phase label', () => {

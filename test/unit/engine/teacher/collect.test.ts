@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { collectRollouts, demoFile, failureFile, type CollectProgress } from '../../../../electron/engine/teacher/collect.js';
-import type { Env, StepResult, TaskInfo } from '../../../../electron/engine/teacher/env.js';
-import type { Observation, Policy, PolicyContext } from '../../../../electron/engine/teacher/policy.js';
+import type { Env, StepResult, TaskInfo } from '../../../../electron/engine/envs/env.js';
+import type { Observation, Policy, PolicyContext } from '../../../../electron/engine/policies/types.js';
 import { readLiberoHdf5 } from '../../../../electron/engine/data/libero-hdf5.js';
 import { LabError } from '../../../../electron/engine/errors.js';
 

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { NoisyPolicy } from '../../../../electron/engine/teacher/noise.js';
+import { NoisyPolicy } from '../../../../electron/engine/policies/noise.js';
 import { collectRollouts, demoFile } from '../../../../electron/engine/teacher/collect.js';
-import type { Env, StepResult } from '../../../../electron/engine/teacher/env.js';
-import type { Observation, Policy } from '../../../../electron/engine/teacher/policy.js';
+import type { Env, StepResult } from '../../../../electron/engine/envs/env.js';
+import type { Observation, Policy } from '../../../../electron/engine/policies/types.js';
 import { datasetStatsFromFiles } from '../../../../electron/engine/data/dataset-stats-file.js';
 import { countGripperFlips, gripperColumn } from '../../../../electron/engine/data/stats.js';
 

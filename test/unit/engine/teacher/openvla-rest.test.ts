@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpenVlaRestPolicy } from '../../../../electron/engine/teacher/openvla-rest.js';
+import { OpenVlaRestPolicy } from '../../../../electron/engine/policies/openvla-rest.js';
 import { LabError } from '../../../../electron/engine/errors.js';
 import { fakeObservation, referenceAction, startOpenVlaServer, type RestMode } from './protocol-servers.js';
 

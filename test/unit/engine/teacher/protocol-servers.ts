@@ -7,8 +7,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import type { Observation } from '../../../../electron/engine/teacher/policy.js';
-import { NdArray, packb, unpackb } from '../../../../electron/engine/teacher/msgpack-numpy.js';
+import type { Observation } from '../../../../electron/engine/policies/types.js';
+import { NdArray, packb, unpackb } from '../../../../electron/engine/policies/msgpack-numpy.js';
 
 export type RestMode = 'ok' | 'slow' | 'malformed' | 'nan' | 'width6' | 'error' | 'double' | 'http500';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebsocketPolicy } from '../../../../electron/engine/teacher/websocket-policy.js';
-import { NdArray, packb, unpackb } from '../../../../electron/engine/teacher/msgpack-numpy.js';
+import { WebsocketPolicy } from '../../../../electron/engine/policies/websocket-policy.js';
+import { NdArray, packb, unpackb } from '../../../../electron/engine/policies/msgpack-numpy.js';
 import { LabError } from '../../../../electron/engine/errors.js';
 import { fakeObservation, startOpenpiServer, type WsMode } from './protocol-servers.js';
 

@@ -6,7 +6,7 @@ import { fromSerialized, LabError, type SerializedError } from '../errors.js';
 import type { TrialContext } from './scheduler.js';
 
 /**
- * One child process per worker for `runTrials`: worker w always runs in process w, so each process
+ * The worker-process pool that collection and evaluation share. One child process per worker for `runTrials`: worker w always runs in process w, so each process
  * loads its simulator and policy once (the handler caches them) and trials run truly in parallel
  * (onnxruntime's `session.run` and the simulator block their thread).
  *
@@ -15,7 +15,7 @@ import type { TrialContext } from './scheduler.js';
  * arrays cross intact. A process that dies fails its trial with INTERRUPTED and is started afresh for
  * the next one.
  */
-export interface TrialHandlerModule<S, R> {
+export interface WorkerHandlerModule<S, R> {
   init?(config: unknown): void | Promise<void>;
   runTrial(spec: S, ctx: { worker: number; index: number }): Promise<R>;
 }
@@ -23,13 +23,13 @@ export interface TrialHandlerModule<S, R> {
 export type ParentMessage = { type: 'init'; config: unknown } | { type: 'run'; id: number; spec: unknown; worker: number; index: number };
 export type ChildMessage = { type: 'ready' } | { type: 'init-error'; error: SerializedError } | { type: 'result'; id: number; result: unknown } | { type: 'error'; id: number; error: SerializedError };
 
-export interface TrialWorkerPoolOptions {
+export interface WorkerPoolOptions {
   /** Path of the handler module (.ts from a source checkout, or built .js). */
   handler: string;
   /** Passed to the handler's `init` in every process. */
   config?: unknown;
   env?: NodeJS.ProcessEnv;
-  /** The child entry; default trial-worker-entry next to this file (a bundled build passes its own). */
+  /** The child entry; default pool-entry next to this file (a bundled build passes its own). */
   entry?: string;
 }
 
@@ -38,18 +38,18 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-class TrialProcess {
+class WorkerProcess {
   private child: ChildProcess | null = null;
   private ready: Promise<void> | null = null;
   private pending = new Map<number, Pending>();
   private nextId = 0;
   constructor(
     private readonly worker: number,
-    private readonly opts: TrialWorkerPoolOptions,
+    private readonly opts: WorkerPoolOptions,
   ) {}
 
   private start(): Promise<void> {
-    const entry = this.opts.entry ?? fileURLToPath(new URL(`./trial-worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+    const entry = this.opts.entry ?? fileURLToPath(new URL(`./pool-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
     const execArgv: string[] = [];
     if (entry.endsWith('.ts') || this.opts.handler.endsWith('.ts')) {
       execArgv.push('--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href);
@@ -102,14 +102,14 @@ class TrialProcess {
   }
 }
 
-export interface TrialWorkerPool<S, R> {
+export interface WorkerPool<S, R> {
   size: number;
   runOne(spec: S, ctx: TrialContext): Promise<R>;
   close(): Promise<void>;
 }
 
-export function forkTrialWorkers<S, R>(workers: number, opts: TrialWorkerPoolOptions): TrialWorkerPool<S, R> {
-  const procs = Array.from({ length: workers }, (_, w) => new TrialProcess(w, opts));
+export function forkWorkerPool<S, R>(workers: number, opts: WorkerPoolOptions): WorkerPool<S, R> {
+  const procs = Array.from({ length: workers }, (_, w) => new WorkerProcess(w, opts));
   return {
     size: workers,
     runOne: (spec, ctx) => procs[ctx.worker].run(spec, ctx.index) as Promise<R>,

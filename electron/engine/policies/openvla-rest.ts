@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 import { openVlaImage } from '../data/image.js';
 import { ACTION_DIM } from '../data/episode.js';
 import { asNumbers, decodeJsonNumpy, encodeJsonNumpy } from './json-numpy.js';
-import { checkRemoteActions, type Observation, type Policy, type PolicyContext } from './policy.js';
+import { checkRemoteActions, type Observation, type Policy, type PolicyContext } from './types.js';
 
 /**
  * OpenVLA REST teacher: the protocol of openvla's vla-scripts/deploy.py. Request:
@@ -44,9 +44,10 @@ export class OpenVlaRestPolicy implements Policy {
   private readonly opts: Required<Omit<OpenVlaRestOptions, 'unnormKey'>> & { unnormKey?: string };
 
   constructor(options: OpenVlaRestOptions) {
-    const parsed = OpenVlaRestOptions.safeParse(options);
-    if (!parsed.success) throw new LabError('INVALID_INPUT', `OpenVLA teacher options: ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`, { field: parsed.error.issues[0].path.join('.') });
-    this.opts = { timeoutMs: 30_000, doubleEncode: false, imageSize: 224, gripper: 'openvla', ...parsed.data };
+    const parsed = parseOr(OpenVlaRestOptions, options, 'OpenVLA teacher options');
+    // An option given as undefined means "the default" (a spec's unset field), not "none".
+    const given = Object.fromEntries(Object.entries(parsed).filter(([, v]) => v !== undefined)) as typeof parsed;
+    this.opts = { timeoutMs: 30_000, doubleEncode: false, imageSize: 224, gripper: 'openvla', ...given };
     this.name = `openvla-rest:${this.opts.url}`;
   }
 

@@ -3,7 +3,7 @@ import { LabError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { ACTION_DIM } from '../data/episode.js';
 import { DEFAULT_FLIP_WINDOW } from '../data/stats.js';
-import type { Observation, Policy, PolicyContext } from './policy.js';
+import type { Observation, Policy, PolicyContext } from './types.js';
 
 /**
  * The teacher noise model (issue 6): wraps any policy and reproduces what the paper measures in OpenVLA

@@ -1,14 +1,14 @@
 import { pathToFileURL } from 'node:url';
 import { serializeError } from '../errors.js';
-import type { ChildMessage, ParentMessage, TrialHandlerModule } from './trial-workers.js';
+import type { ChildMessage, ParentMessage, WorkerHandlerModule } from './pool.js';
 
 /**
- * Child side of `forkTrialWorkers`: load the handler module named on the command line, run its `init`
+ * Child side of `forkWorkerPool`: load the handler module named on the command line, run its `init`
  * once, then run one trial per 'run' message, one at a time. Exits when the parent disconnects.
  */
 const handlerPath = process.argv[2];
 const send = (m: ChildMessage) => process.send?.(m);
-let handler: TrialHandlerModule<unknown, unknown> | null = null;
+let handler: WorkerHandlerModule<unknown, unknown> | null = null;
 let queue: Promise<void> = Promise.resolve();
 
 process.on('message', (m: ParentMessage) => {
@@ -16,7 +16,7 @@ process.on('message', (m: ParentMessage) => {
   queue = queue.then(async () => {
     if (m.type === 'init') {
       try {
-        handler = (await import(pathToFileURL(handlerPath).href)) as TrialHandlerModule<unknown, unknown>;
+        handler = (await import(pathToFileURL(handlerPath).href)) as WorkerHandlerModule<unknown, unknown>;
         if (typeof handler.runTrial !== 'function') throw new Error(`${handlerPath} exports no runTrial(spec, ctx)`);
         await handler.init?.(m.config);
         send({ type: 'ready' });

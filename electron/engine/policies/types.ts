@@ -1,4 +1,5 @@
 import { ACTION_DIM } from '../data/episode.js';
+import type { Phase } from '../phases/index.js';
 import { LabError } from '../errors.js';
 
 /**
@@ -32,6 +33,9 @@ export interface PolicyContext {
   seed: number;
 }
 
+/** K×7 actions, row-major (K ≥ 1): one policy answer. */
+export type ActionChunk = Float32Array;
+
 /**
  * A policy returns K×7 actions (K ≥ 1, LIBERO convention: gripper -1 open, +1 close). K > 1 is an
  * action chunk that the caller executes open-loop before asking again.
@@ -39,7 +43,7 @@ export interface PolicyContext {
 export interface Policy {
   readonly name: string;
   reset(ctx: PolicyContext): Promise<void>;
-  act(obs: Observation): Promise<Float32Array>;
+  act(obs: Observation): Promise<ActionChunk>;
   close?(): Promise<void>;
   /**
    * A scripted teacher's own stage for the actions last returned by act() (e.g. 'approach', 'grasp';
@@ -65,3 +69,14 @@ export function checkRemoteActions(values: ArrayLike<number>, shape: number[], s
   }
   return out;
 }
+
+/**
+ * A policy that wants the current phase label as test-time text (the student in `phase` mode): the
+ * rollout loop calls `setPhase` before each query with the label its caller's online classifier gives
+ * the newest frame (evaluate/runner.ts: causal, proprioception only).
+ */
+export interface PhaseAwarePolicy extends Policy {
+  readonly wantsPhase: true;
+  setPhase(phase: Phase): void;
+}
+export const wantsPhase = (p: Policy): p is PhaseAwarePolicy => (p as Partial<PhaseAwarePolicy>).wantsPhase === true;

@@ -1,6 +1,14 @@
 import { ACTION_DIM } from '../data/episode.js';
 import { LabError } from '../errors.js';
-import type { ChunkExecution } from './trial.js';
+import { z } from 'zod';
+
+/** How an action chunk is turned into per-step actions (recorded with every trial). */
+export const ChunkExecutionSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('whole') }),
+  z.object({ mode: z.literal('replan'), n: z.number().int().positive() }),
+  z.object({ mode: z.literal('ensemble'), k: z.number().nonnegative().default(0.01) }),
+]);
+export type ChunkExecution = z.infer<typeof ChunkExecutionSchema>;
 
 /**
  * Turns a policy's action chunks (K×7, K ≥ 1) into one action per control step. Pure: no clock, no

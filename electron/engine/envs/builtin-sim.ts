@@ -1,9 +1,9 @@
 import { SimEnv, SUITE_TASKS, isSuite, loadInitStates, type EnvOptions, type PrivilegedState } from '../sim/index.js';
-import type { Observation as SimObservation } from '../sim/index.js';
+import type { SimObservation } from '../sim/index.js';
 import { matToQuat } from '../sim/math3.js';
 import { LabError } from '../errors.js';
 import type { Env, StepResult, TaskInfo } from './env.js';
-import type { Observation } from './policy.js';
+import type { Observation } from '../policies/types.js';
 
 /**
  * The built-in simulator (electron/engine/sim) behind the teacher's Env interface, so rollout collection
@@ -24,12 +24,12 @@ export interface SimPrivileged extends Record<string, unknown> {
   sim: PrivilegedState;
 }
 
-export class SimTeacherEnv implements Env {
+export class BuiltinSimEnv implements Env {
   readonly name = 'vla-ad-lab-sim';
   private constructor(readonly sim: SimEnv) {}
 
-  static async create(opts: EnvOptions = {}): Promise<SimTeacherEnv> {
-    return new SimTeacherEnv(await SimEnv.create(opts));
+  static async create(opts: EnvOptions = {}): Promise<BuiltinSimEnv> {
+    return new BuiltinSimEnv(await SimEnv.create(opts));
   }
 
   async listSuites(): Promise<string[]> {

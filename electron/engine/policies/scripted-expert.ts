@@ -3,7 +3,7 @@ import { CABINET } from '../sim/objects.js';
 import { ROBOT_BASE } from '../sim/scene.js';
 import { rotationError } from '../sim/math3.js';
 import { LabError } from '../errors.js';
-import type { Observation, Policy, PolicyContext } from './policy.js';
+import type { Observation, Policy, PolicyContext } from './types.js';
 
 /**
  * The scripted expert: a closed-loop policy for every built-in task, driven by the simulator's

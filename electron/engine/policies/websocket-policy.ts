@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { LabError } from '../errors.js';
 import { resize, rotate180 } from '../data/image.js';
-import { checkRemoteActions, type Observation, type Policy, type PolicyContext } from './policy.js';
+import { checkRemoteActions, type Observation, type Policy, type PolicyContext } from './types.js';
 import { NdArray, asNumbers, packb, unpackb } from './msgpack-numpy.js';
 
 /**

@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../errors.js';
-import { decodeJsonNumpy } from './json-numpy.js';
+import { decodeJsonNumpy } from '../policies/json-numpy.js';
 import type { Env, StepResult, TaskInfo } from './env.js';
-import type { Observation } from './policy.js';
+import type { Observation } from '../policies/types.js';
 
 /**
  * Env over the LIBERO bridge (resources/libero_bridge.py, protocol in docs/libero-bridge.md): a child

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { BuiltinSimEnv } from './builtin-sim.js';
+import type { Env } from './env.js';
+import { LiberoBridgeEnv } from './libero-bridge.js';
+
+/**
+ * Every environment as data, and one `makeEnv(spec)`: the built-in simulator (MuJoCo in WASM, the
+ * three built-in suites) or real LIBERO through the bridge script run by the user's LIBERO Python.
+ */
+const Builtin = z
+  .object({
+    kind: z.literal('builtin'),
+    /** Camera image size (square), pixels. */
+    imageSize: z.number().int().min(8).max(1024).default(128),
+    /** Render camera images (off for solvability runs that need only state). */
+    renderImages: z.boolean().default(true),
+  })
+  .strict();
+const LiberoBridge = z
+  .object({
+    kind: z.literal('libero-bridge'),
+    /** The LIBERO environment's Python interpreter. */
+    python: z.string().min(1),
+    /** The bridge script (default resources/libero_bridge.py). */
+    script: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    timeoutMs: z.number().int().positive().optional(),
+    startTimeoutMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const EnvSpec = z.discriminatedUnion('kind', [Builtin, LiberoBridge]);
+export type EnvSpec = z.output<typeof EnvSpec>;
+export type EnvSpecInput = z.input<typeof EnvSpec>;
+
+export async function makeEnv(spec: EnvSpec): Promise<Env> {
+  switch (spec.kind) {
+    case 'builtin':
+      return BuiltinSimEnv.create({ imageSize: spec.imageSize, renderImages: spec.renderImages });
+    case 'libero-bridge':
+      return new LiberoBridgeEnv({ python: spec.python, script: spec.script, args: spec.args, timeoutMs: spec.timeoutMs, startTimeoutMs: spec.startTimeoutMs });
+  }
+}

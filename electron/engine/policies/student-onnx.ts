@@ -1,0 +1,256 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { ACTION_DIM } from '../data/episode.js';
+import type { Image } from '../data/image.js';
+import { LabError } from '../errors.js';
+import { decodeModel, emitOnnx, selectExecutionProvider } from '../graph/index.js';
+import { buildSplitPolicyGraphs, policyText, type ExportInput, type TextMode } from '../model/policy.js';
+import { parsePolicyMeta, type PolicyMeta } from '../model/policy-meta.js';
+import { framePixels } from '../model/preprocess.js';
+import { quantizeInt8 } from '../model/quantize.js';
+import { type ClipBpeTokenizer, clipTokenizerFromSpec, tokenizeRow, tokenizerFor, type TextTokenizer } from '../model/tokenizer.js';
+import type { Phase } from '../phases/index.js';
+import type { Observation, PhaseAwarePolicy, PolicyContext } from './types.js';
+
+/**
+ * The one student runtime: a student's graph on onnxruntime-node, from either source —
+ * - `StudentRuntime.open(policy.onnx)`: the deployable file alone, exactly as a user outside the lab runs
+ *   it (one session: pixels + tokens → actions, bins). Metadata (config, action stats, text length,
+ *   preprocessing) from the model's own metadata_props (`vla_ad_policy`), else `policy.json` beside it.
+ * - `StudentRuntime.fromWeights(trained student)`: the same network built in memory and split in two
+ *   (text features once per distinct text, then image → actions each step), optionally int8.
+ * Both answer `act(frame, text)` the same way (tested: identical actions), and `StudentOnnxPolicy` is
+ * the Policy over either.
+ *
+ * Bad files fail at open, naming the file and the field: another format, action stats that are not 7-wide
+ * (a policy trained for another action space) or not q01/q99 bounds (another normalization), a graph whose
+ * declared `actions` output is not K×7 (checked again on every step for graphs with dynamic shapes).
+ */
+type MetadataProp = { key: string; value: string };
+export type StudentEp = 'auto' | 'cpu' | 'cuda';
+
+export interface StudentRuntimeOptions {
+  tokenizerDir?: string;
+  threads?: number;
+  /** Execution provider: auto = CUDA where its provider loads (graph/runtime.ts selectExecutionProvider). */
+  ep?: StudentEp;
+}
+
+interface Backend {
+  run(pixels: Float32Array, text: string): Promise<{ actions: Float32Array; bins: Float32Array }>;
+  release(): Promise<void>;
+}
+
+async function session(model: string | Uint8Array, ep: 'cpu' | 'cuda', threads?: number): Promise<ort.InferenceSession> {
+  const so: ort.InferenceSession.SessionOptions = { executionProviders: [ep], graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1, ...(threads ? { intraOpNumThreads: threads } : {}) };
+  return typeof model === 'string' ? ort.InferenceSession.create(model, so) : ort.InferenceSession.create(model, so);
+}
+
+export class StudentRuntime {
+  private constructor(
+    /** The policy.onnx file, or a label for an in-memory student. */
+    readonly source: string,
+    readonly meta: Pick<PolicyMeta, 'runId' | 'config' | 'textLength' | 'trainedOn'> & { rotate180: boolean },
+    readonly ep: 'cpu' | 'cuda',
+    private readonly tok: TextTokenizer,
+    private readonly backend: Backend,
+  ) {}
+
+  /** The student's token row for a text (its tokenizer, padded or cut to the text length). */
+  tokens(text: string): BigInt64Array {
+    return tokenizeRow(this.tok, text, this.meta.textLength);
+  }
+
+  /** The file's metadata_props, decoded once per open (readMeta and embeddedTokenizer share them). */
+  static metadataProps(file: string): MetadataProp[] {
+    if (!existsSync(file)) throw new LabError('NOT_FOUND', `student policy ${file} does not exist`, { field: 'spec', file });
+    try {
+      return (decodeModel(readFileSync(file)).metadataProps ?? []) as MetadataProp[];
+    } catch (e) {
+      throw new LabError('CORRUPT_FILE', `student policy ${file}: cannot read its metadata: ${(e as Error).message}`, { file });
+    }
+  }
+
+  /** The CLIP BPE tokenizer embedded by exportPolicy (metadata `vla_ad_tokenizer`), if any. */
+  static embeddedTokenizer(file: string, props: MetadataProp[] = StudentRuntime.metadataProps(file)): ClipBpeTokenizer | undefined {
+    const own = props.find((p) => p.key === 'vla_ad_tokenizer');
+    if (!own) return undefined;
+    let spec: unknown;
+    try {
+      spec = JSON.parse(own.value);
+    } catch (e) {
+      throw new LabError('CORRUPT_FILE', `${file}: metadata vla_ad_tokenizer: ${(e as Error).message}`, { file, field: 'vla_ad_tokenizer' });
+    }
+    return clipTokenizerFromSpec(spec, file);
+  }
+
+  static readMeta(file: string, props: MetadataProp[] = StudentRuntime.metadataProps(file)): PolicyMeta {
+    let meta: unknown;
+    try {
+      const own = props.find((p) => p.key === 'vla_ad_policy');
+      const beside = file.replace(/\.onnx$/, '') + '.json';
+      meta = own ? JSON.parse(own.value) : existsSync(beside) ? JSON.parse(readFileSync(beside, 'utf8')) : null;
+    } catch (e) {
+      throw new LabError('CORRUPT_FILE', `student policy ${file}: cannot read its metadata: ${(e as Error).message}`, { file });
+    }
+    return parsePolicyMeta(meta, file);
+  }
+
+  /** Open a deployable policy.onnx. */
+  static async open(file: string, opts: StudentRuntimeOptions = {}): Promise<StudentRuntime> {
+    const props = StudentRuntime.metadataProps(file);
+    const meta = StudentRuntime.readMeta(file, props);
+    const tok = tokenizerFor(meta.config, opts.tokenizerDir ?? StudentRuntime.embeddedTokenizer(file, props));
+    const { ep } = await selectExecutionProvider(opts.ep ?? 'cpu');
+    const s = await session(file, ep, opts.threads ?? 1);
+    for (const name of ['pixels', 'tokens']) {
+      if (!s.inputNames.includes(name)) throw new LabError('CORRUPT_FILE', `${file}: no input '${name}' (inputs: ${s.inputNames.join(', ')})`, { file, field: 'inputs' });
+    }
+    if (!s.outputNames.includes('actions')) throw new LabError('CORRUPT_FILE', `${file}: no output 'actions'`, { file, field: 'outputs' });
+    // The graph's own output width, where the file declares it (a graph for another action space fails here, not mid-trial).
+    const declared = s.outputMetadata?.find((o) => o.name === 'actions');
+    const width = declared && declared.isTensor ? declared.shape.at(-1) : undefined;
+    if (typeof width === 'number' && width !== ACTION_DIM) {
+      throw new LabError('SHAPE_MISMATCH', `${file}: field outputs.actions: the graph's actions are ${width}-wide ([${declared!.isTensor ? declared!.shape.join(', ') : ''}]), this protocol drives ${ACTION_DIM}-D actions`, { file, field: 'outputs.actions', width });
+    }
+    const L = meta.textLength;
+    const backend: Backend = {
+      async run(pixels, text) {
+        const S = meta.config.image.size;
+        const out = await s.run({ pixels: new ort.Tensor('float32', pixels, [1, 3, S, S]), tokens: new ort.Tensor('int64', tokenizeRow(tok, text, L), [1, L]) });
+        const a = out.actions;
+        if (a.dims.at(-1) !== ACTION_DIM) throw new LabError('SHAPE_MISMATCH', `${file}: actions have shape [${a.dims.join(', ')}], expected [1, K, ${ACTION_DIM}]`, { file, field: 'actions' });
+        return { actions: Float32Array.from(a.data as Float32Array), bins: out.bins ? Float32Array.from(out.bins.data as Float32Array) : new Float32Array(0) };
+      },
+      release: () => s.release(),
+    };
+    return new StudentRuntime(file, { ...meta, rotate180: meta.preprocessing.rotate180 }, ep, tok, backend);
+  }
+
+  /** A trained student (weights in memory), text features cached per distinct text; `int8` quantizes the image path. */
+  static async fromWeights(st: ExportInput, opts: StudentRuntimeOptions & { int8?: boolean; quantizeMinElements?: number } = {}): Promise<StudentRuntime> {
+    const tok: TextTokenizer = tokenizerFor(st.config, opts.tokenizerDir ?? st.tokenizer);
+    const { ep } = await selectExecutionProvider(opts.ep ?? 'cpu');
+    const gr = buildSplitPolicyGraphs(st.config, st.weights, st.stats, st.textLength);
+    const textBytes = emitOnnx(gr.text.g, { outputs: gr.text.outputs, contrib: true, graphName: 'policy_text' }).bytes;
+    let imageBytes = emitOnnx(gr.image.g, { outputs: gr.image.outputs, contrib: true, graphName: 'policy_image' }).bytes;
+    if (opts.int8) imageBytes = quantizeInt8(imageBytes, { minElements: opts.quantizeMinElements }).bytes;
+    const text = await session(textBytes, ep, opts.threads);
+    const image = await session(imageBytes, ep, opts.threads);
+    const cache = new Map<string, Float32Array>();
+    const L = st.textLength;
+    const backend: Backend = {
+      async run(pixels, t) {
+        let f = cache.get(t);
+        if (!f) {
+          const out = await text.run({ tokens: new ort.Tensor('int64', tokenizeRow(tok, t, L), [1, L]) });
+          f = Float32Array.from(out.text_embeds.data as Float32Array);
+          cache.set(t, f);
+        }
+        const S = st.config.image.size;
+        const out = await image.run({ pixels: new ort.Tensor('float32', pixels, [1, 3, S, S]), text_embeds: new ort.Tensor('float32', f, [1, st.config.embedDim]) });
+        return { actions: out.actions.data as Float32Array, bins: out.bins.data as Float32Array };
+      },
+      async release() {
+        await text.release();
+        await image.release();
+      },
+    };
+    return new StudentRuntime(`student ${st.runId}`, { runId: st.runId, config: st.config, textLength: st.textLength, rotate180: st.rotate180, trainedOn: st.trainedOn }, ep, tok, backend);
+  }
+
+  /** One control step: an HWC uint8 camera frame (dataset orientation) and its text → K×7 actions and their bins. */
+  async act(frame: Image, text: string): Promise<{ actions: Float32Array; bins: Float32Array }> {
+    return this.actPixels(framePixels(frame, this.meta.config, { rotate180: this.meta.rotate180 }), text);
+  }
+
+  actPixels(pixels: Float32Array, text: string): Promise<{ actions: Float32Array; bins: Float32Array }> {
+    return this.backend.run(pixels, text);
+  }
+
+  release(): Promise<void> {
+    return this.backend.release();
+  }
+}
+
+/**
+ * The student as a closed-loop policy. Test-time text (`textMode`): `masked` = the instruction alone;
+ * `phase` = instruction + the phase label the runner's online, proprioception-only classifier gives the
+ * current frame (setPhase). The label is the 9-phase name, which is also the 9-phase taxonomy's label.
+ */
+export class StudentOnnxPolicy implements PhaseAwarePolicy {
+  readonly name: string;
+  readonly wantsPhase = true as const;
+  private instruction = '';
+  private phase: Phase = 'idle';
+
+  constructor(
+    readonly runtime: StudentRuntime,
+    readonly textMode: TextMode,
+  ) {
+    this.name = `student:${runtime.meta.runId}:${textMode}`;
+  }
+
+  /** A policy.onnx as a policy. */
+  static async create(file: string, opts: StudentRuntimeOptions & { textMode?: TextMode } = {}): Promise<StudentOnnxPolicy> {
+    return new StudentOnnxPolicy(await StudentRuntime.open(file, opts), opts.textMode ?? 'masked');
+  }
+
+  setPhase(phase: Phase): void {
+    this.phase = phase;
+  }
+
+  async reset(ctx: PolicyContext): Promise<void> {
+    this.instruction = ctx.instruction;
+    this.phase = 'idle';
+  }
+
+  /** The text the policy is conditioned on right now. */
+  get text(): string {
+    return policyText(this.textMode, this.instruction, this.phase);
+  }
+
+  async act(obs: Observation): Promise<Float32Array> {
+    const r = await this.runtime.act({ data: obs.agentview_rgb, height: obs.imageSize.height, width: obs.imageSize.width, channels: 3 }, this.text);
+    return Float32Array.from(r.actions);
+  }
+
+  async close(): Promise<void> {
+    await this.runtime.release();
+  }
+}
+
+export interface Int8Agreement {
+  frames: number;
+  /** Share of next-action tokens (k = 0, 7 dims) equal between int8 and fp32. */
+  tokenAgreement: number;
+  /** Share of frames whose 7 next-action tokens are all equal. */
+  frameAgreement: number;
+}
+
+/**
+ * How often the int8 policy's next-action tokens agree with fp32's on the given frames (the acceptance
+ * check for the int8 export: ≥ 99 % on validation frames). Frames are HWC uint8 camera images in dataset
+ * orientation with their student text.
+ */
+export async function measureInt8Agreement(s: ExportInput, frames: { image: Image; text: string }[], opts: { threads?: number; quantizeMinElements?: number; tokenizerDir?: string } = {}): Promise<Int8Agreement> {
+  if (!frames.length) throw new LabError('INVALID_INPUT', 'int8 agreement needs at least one frame', { field: 'frames' });
+  const fp = await StudentRuntime.fromWeights(s, opts);
+  const q = await StudentRuntime.fromWeights(s, { ...opts, int8: true });
+  let tokens = 0;
+  let whole = 0;
+  try {
+    for (const f of frames) {
+      const a = await fp.act(f.image, f.text);
+      const b = await q.act(f.image, f.text);
+      let same = 0;
+      for (let d = 0; d < 7; d++) same += a.bins[d] === b.bins[d] ? 1 : 0;
+      tokens += same;
+      whole += same === 7 ? 1 : 0;
+    }
+  } finally {
+    await fp.release();
+    await q.release();
+  }
+  return { frames: frames.length, tokenAgreement: tokens / (7 * frames.length), frameAgreement: whole / frames.length };
+}
