@@ -6,6 +6,7 @@ import { parseDistillConfig, type DistillConfig } from '../engine/jobs/recipes/d
 import { toMarkdown } from '../engine/evaluate/tables.js';
 import { LabError } from '../engine/errors.js';
 import { followJob } from './progress.js';
+import { callLab } from './lab-call.js';
 
 export const DEMO_EXPERIMENT_NAME = 'demo (built-in suites)';
 
@@ -63,18 +64,21 @@ export async function runDemo(lab: Lab, opts: { full?: boolean; configFile?: str
   const config = parseDistillConfig({ ...(opts.full ? FULL_CONFIG : DEMO_CONFIG), ...extra });
   const name = opts.full ? `${DEMO_EXPERIMENT_NAME}, full protocol` : DEMO_EXPERIMENT_NAME;
   // Reuse the demo experiment, so a second run skips the stages already done with the same settings.
-  const existing = lab.store.listExperiments().find((e) => e.name === name);
-  const exp = existing ? lab.store.configureExperiment(existing.id, config) : lab.store.createExperiment({ name, recipe: 'distill', config });
+  // Through the lab API, as IPC and web mode (which store the same full, defaulted config).
+  const existing = (await callLab(lab, 'experiments.list', {})).find((e) => e.name === name);
+  const exp = existing
+    ? await callLab(lab, 'experiments.configure', { id: existing.id, config })
+    : await callLab(lab, 'experiments.create', { name, recipe: 'distill', config });
   console.error(`experiment ${exp.id} (${exp.name}) in ${lab.store.experimentDir(exp.id)}`);
-  const job = await followJob(lab, lab.supervisor.start('distill', exp.id, config));
-  if (job.status === 'succeeded') printTables(lab, exp.id);
+  const job = await followJob(lab, await callLab(lab, 'jobs.start', { kind: 'distill', experimentId: exp.id, params: config }));
+  if (job.status === 'succeeded') await printTables(lab, exp.id);
   return job;
 }
 
 /** The newest version of each result table, as Markdown (also written under eval/tables/). */
-function printTables(lab: Lab, experimentId: string): void {
+async function printTables(lab: Lab, experimentId: string): Promise<void> {
   const latest = new Map<string, ReturnType<typeof ResultTableSchema.parse>>();
-  for (const r of lab.store.listResults(experimentId, 'table')) {
+  for (const r of await callLab(lab, 'results.list', { experimentId, kind: 'table' })) {
     const t = ResultTableSchema.safeParse(r.value);
     if (t.success) latest.set(t.data.id, t.data);
   }

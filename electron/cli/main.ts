@@ -4,11 +4,12 @@ import { forkSpawner } from '../engine/jobs/fork-process.js';
 import { resolveDataDir } from '../engine/store/data-dir.js';
 import { runDoctor } from '../engine/doctor.js';
 import { LabError } from '../engine/errors.js';
-import { registeredJobKinds } from '../engine/jobs/registry.js';
+import { JOB_KINDS, type JobKind } from '../api/job-kinds.js';
 import { startWebServer } from '../server/web-server.js';
 import { benchSuites } from './bench/index.js';
 import { recordBench } from './bench/report.js';
 import { followJob } from './progress.js';
+import { callLab } from './lab-call.js';
 import { rendererDir, repoRoot, workerEntry } from './paths.js';
 import { runDemo } from './demo.js';
 import { writeFileAtomic } from '../engine/util/atomic.js';
@@ -78,19 +79,20 @@ const experiment = program.command('experiment').description('experiments');
 experiment
   .command('create <name>')
   .option('--recipe <recipe>', 'recipe', 'distill')
-  .action((name: string, o: { recipe: string }) => {
+  .action(async (name: string, o: { recipe: string }) => {
     const l = lab('cli');
     try {
-      const r = l.store.createExperiment({ name, recipe: o.recipe, config: {} });
+      // As IPC and web mode store it: the recipe's full, defaulted config.
+      const r = await callLab(l, 'experiments.create', { name, recipe: o.recipe });
       console.log(`${r.id}\t${r.name}`);
     } finally {
       l.close();
     }
   });
-experiment.command('list').action(() => {
+experiment.command('list').action(async () => {
   const l = lab('cli');
   try {
-    for (const e of l.store.listExperiments()) console.log(`${e.id}\t${e.name}\t${e.recipe}\t${e.createdAt}`);
+    for (const e of await callLab(l, 'experiments.list', {})) console.log(`${e.id}\t${e.name}\t${e.recipe}\t${e.createdAt}`);
   } finally {
     l.close();
   }
@@ -99,13 +101,14 @@ experiment.command('list').action(() => {
 const job = program.command('job').description('long jobs');
 job
   .command('run <kind>')
-  .description(`run a job with a progress bar (kinds: ${registeredJobKinds().join(', ')})`)
+  .description(`run a job with a progress bar (kinds: ${JOB_KINDS.join(', ')})`)
   .option('--experiment <id>', 'experiment the job belongs to')
   .option('--param <key=value>', 'job parameter (repeatable; values parsed as JSON when they parse)', parseParam, {})
   .action(async (kind: string, o: { experiment?: string; param: Record<string, unknown> }) => {
     const l = lab('cli');
     try {
-      const started = l.supervisor.start(kind, o.experiment ?? null, o.param);
+      // The kind is checked by the API (an unknown one is an INVALID_INPUT naming the known ones).
+      const started = await callLab(l, 'jobs.start', { kind: kind as JobKind, experimentId: o.experiment ?? null, params: o.param });
       const final = await followJob(l, started);
       reportFinal(final);
     } finally {
@@ -118,16 +121,16 @@ job
   .action(async (id: string) => {
     const l = lab('cli');
     try {
-      const final = await followJob(l, l.supervisor.resume(id));
+      const final = await followJob(l, await callLab(l, 'jobs.resume', { id }));
       reportFinal(final);
     } finally {
       l.close();
     }
   });
-job.command('list').action(() => {
+job.command('list').action(async () => {
   const l = lab('cli');
   try {
-    for (const j of l.store.listJobs()) console.log(`${j.id}\t${j.kind}\t${j.status}\t${(j.progress.fraction * 100).toFixed(0)}%\t${j.progress.stage}`);
+    for (const j of await callLab(l, 'jobs.list', {})) console.log(`${j.id}\t${j.kind}\t${j.status}\t${(j.progress.fraction * 100).toFixed(0)}%\t${j.progress.stage}`);
   } finally {
     l.close();
   }

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'CANCELLED' // the user cancelled a job
   | 'INTERRUPTED' // a job's process died; resumable
   | 'SIM_UNSTABLE' // the simulation diverged
+  | 'IO_ERROR' // the file system refused a write (disk full, read-only, I/O error); what was saved is intact
   | 'INTERNAL'; // a bug: anything not foreseen
 
 export interface SerializedError {

@@ -1,9 +1,9 @@
 import { labMethods, type LabMethod, type LabParsedInput, type LabOutput, type LabResult } from '../api/lab-api.js';
-import { LabError, serializeError } from './errors.js';
+import { LabError, parseOr, serializeError } from './errors.js';
 import type { LabStore } from './store/lab-store.js';
 import type { JobSupervisor } from './jobs/supervisor.js';
 import { runDoctor } from './doctor.js';
-import { parseDistillConfig } from './jobs/recipes/distill.js';
+import { parseDistillConfig } from './jobs/recipes/distill-config.js';
 import type { SecretStore } from './store/secrets.js';
 import { readVlmSettings, settingsView, writeVlmSettings } from './store/settings.js';
 
@@ -51,19 +51,9 @@ export function createLabHandler(store: LabStore, supervisor: JobSupervisor, sec
         throw new LabError('NOT_FOUND', `Unknown lab API method "${method}"`, { method });
       }
       const m = method as LabMethod;
-      const parsed = labMethods[m].input.safeParse(rawInput ?? {});
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new LabError('INVALID_INPUT', `${method}: ${issue.path.join('.') || 'input'}: ${issue.message}`, {
-          method,
-          field: issue.path.join('.'),
-          issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-        });
-      }
-      const value = await (impl[m] as (i: unknown) => unknown)(parsed.data);
-      const out = labMethods[m].output.safeParse(value);
-      if (!out.success) throw new LabError('INTERNAL', `${method} produced an invalid answer: ${out.error.issues[0]?.message}`, { method });
-      return { ok: true, value: out.data };
+      const input = parseOr(labMethods[m].input, rawInput ?? {}, method, 'INVALID_INPUT', { method });
+      const value = await (impl[m] as (i: unknown) => unknown)(input);
+      return { ok: true, value: parseOr(labMethods[m].output, value, `${method} produced an invalid answer`, 'INTERNAL', { method }) };
     } catch (err) {
       return { ok: false, error: serializeError(err) };
     }

@@ -10,8 +10,15 @@ const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPor
 const transport: WorkerTransport = parentPort
   ? { send: (m) => parentPort.postMessage(m), onMessage: (l) => parentPort.on('message', (e) => l(e.data)) }
   : {
-      send: (m) => process.send?.(m),
-      onMessage: (l) => process.on('message', l),
+      // A parent that died (the CLI killed, web mode stopped) must not kill this worker mid-write with an
+      // EPIPE: messages to it are dropped, and its going cancels the job, which stops at its next safe point.
+      send: (m) => {
+        if (process.connected) process.send?.(m, undefined, undefined, () => {});
+      },
+      onMessage: (l) => {
+        process.on('message', l);
+        process.on('disconnect', () => l({ type: 'cancel' }));
+      },
     };
 
 // Let the last message reach the supervisor before exiting: under fork, process.send is asynchronous and

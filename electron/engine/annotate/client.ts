@@ -9,10 +9,13 @@ import { cancelled, Limiter, sleep } from './limiter.js';
  * with `response_format` (json_schema, else json_object); a server that answers 400 to it is asked again
  * without it, and the client remembers the downgrade.
  *
- * Reliability: every attempt goes through a concurrency + rate limiter; 429, 5xx, timeouts, network
- * errors and unparseable bodies are retried with exponential backoff and seeded jitter (Retry-After is
- * honoured up to the cap); 400/401/403/404/413 are not. Failures are LabError('REMOTE_ERROR') with
- * `details.kind` (see VlmErrorKind) and `details.status`.
+ * Reliability: every attempt goes through a concurrency + rate limiter; 429, 5xx, timeouts and network
+ * errors are retried with exponential backoff and seeded jitter (Retry-After is honoured up to the cap);
+ * a 2xx body that is not a chat completion (garbage) is retried once; 400/401/403/404/413 are not.
+ * Failures are LabError('REMOTE_ERROR') with `details.kind` (see VlmErrorKind), `details.status` and
+ * `details.endpoint` ({baseUrl, model}: never the key). `auth` (401/403) and `config` (404, or a 400
+ * saying the model is unknown) are endpoint-level errors: every further request would fail the same way,
+ * so callers stop at the first one (`isEndpointError`).
  *
  * The API key comes from the caller or $VLA_AD_VLM_API_KEY; it is only ever written into the
  * Authorization header, and every error message or detail is passed through `redact` first.
@@ -33,11 +36,40 @@ export type VlmErrorKind =
   | 'server' // 5xx
   | 'bad_response' // 2xx with a body that is not a chat completion
   | 'auth' // 401 / 403: wrong or missing key
-  | 'model_not_found' // 404 naming the model (or any 404 from /chat/completions)
+  | 'config' // 404 (wrong base URL or model), or a 400 saying the model is unknown: details.reason
   | 'too_large' // 413: request (images) over the server's limit
   | 'bad_request'; // other 4xx
 
 export const RETRYABLE: ReadonlySet<VlmErrorKind> = new Set(['unreachable', 'timeout', 'rate_limited', 'server', 'bad_response']);
+
+/** Errors of the endpoint itself (key, base URL, model): no request can succeed, so annotation stops at the first. */
+export const ENDPOINT_ERRORS: ReadonlySet<VlmErrorKind> = new Set(['auth', 'config']);
+
+/** True for a REMOTE_ERROR whose kind is `auth` or `config`. */
+export function isEndpointError(err: unknown): err is LabError {
+  return err instanceof LabError && err.code === 'REMOTE_ERROR' && ENDPOINT_ERRORS.has(err.details.kind as VlmErrorKind);
+}
+
+/** `reason` of a `config` error: the model is unknown, or the route (base URL) does not exist. */
+export type VlmConfigReason = 'model_not_found' | 'not_found';
+
+/** A 4xx body that says the model is unknown (OpenAI, DashScope, vLLM, Ollama, LM Studio wordings). */
+const MODEL_UNKNOWN =
+  /model_not_found|model_not_exist|invalid_model|unknown[ _-]model|invalid model|unsupported model|no such model|model\b[^.\n]{0,120}?\b(?:not found|does not exist|doesn't exist|not exist|is unknown|unknown|is not available|not available)/i;
+
+/** The base URL as it may be shown: no user:password, no query string or fragment (either could hold a key). */
+export function displayBaseUrl(baseUrl: string): string {
+  try {
+    const u = new URL(baseUrl);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    u.hash = '';
+    return u.toString().replace(/\/+$/, '');
+  } catch {
+    return '(invalid URL)';
+  }
+}
 
 export const VlmClientOptionsSchema = z.object({
   baseUrl: z.string().url(),
@@ -55,6 +87,8 @@ export const VlmClientOptionsSchema = z.object({
   temperature: z.number().min(0).max(2).default(0),
   /** Seed of the backoff jitter. */
   seed: z.number().default(0),
+  /** Retries of a 2xx answer that is not a chat completion (garbage): once, then the request fails. */
+  maxBadResponseRetries: z.number().int().min(0).default(1),
 });
 export type VlmClientOptions = z.input<typeof VlmClientOptionsSchema>;
 
@@ -96,6 +130,8 @@ export class VlmClient {
   private format: ResponseFormatMode;
   private readonly rng: Rng;
   private readonly url: string;
+  /** What errors name: the base URL (without credentials or query) and the model. */
+  readonly endpoint: { baseUrl: string; model: string };
 
   constructor(options: VlmClientOptions) {
     const parsed = VlmClientOptionsSchema.safeParse(options);
@@ -111,6 +147,12 @@ export class VlmClient {
     this.rng = new Rng(rest.seed).fork('vlm-backoff');
     this.limiter = new Limiter(rest.concurrency, rest.requestsPerMinute);
     this.url = rest.baseUrl.replace(/\/+$/, '') + '/chat/completions';
+    this.endpoint = { baseUrl: displayBaseUrl(rest.baseUrl), model: rest.model };
+  }
+
+  /** "<base URL> (model <model>)", for messages. */
+  get endpointText(): string {
+    return `${this.endpoint.baseUrl} (model "${this.endpoint.model}")`;
   }
 
   get model(): string {
@@ -130,7 +172,7 @@ export class VlmClient {
 
   private error(kind: VlmErrorKind, message: string, details: Record<string, unknown> = {}): LabError {
     const safe = Object.fromEntries(Object.entries(details).map(([k, v]) => [k, typeof v === 'string' ? this.redact(v) : v]));
-    return new LabError('REMOTE_ERROR', this.redact(message), { kind, url: this.url, model: this.model, ...safe });
+    return new LabError('REMOTE_ERROR', this.redact(message), { kind, endpoint: { ...this.endpoint }, url: displayBaseUrl(this.url), model: this.model, ...safe });
   }
 
   private backoffMs(attempt: number, retryAfterS: number | null): number {
@@ -169,7 +211,8 @@ export class VlmClient {
           this.format = format === 'json_schema' ? 'json_object' : 'none';
           continue;
         }
-        if (!RETRYABLE.has(kind) || attempt >= this.options.maxRetries) {
+        const limit = kind === 'bad_response' ? Math.min(this.options.maxRetries, this.options.maxBadResponseRetries) : this.options.maxRetries;
+        if (!RETRYABLE.has(kind) || attempt >= limit) {
           err.details.attempts = attempt + 1;
           throw err;
         }
@@ -194,13 +237,14 @@ export class VlmClient {
       text = await res.text();
     } catch (err) {
       if (req.signal?.aborted) throw cancelled();
-      if (timeout.aborted) throw this.error('timeout', `VLM request timed out after ${this.options.timeoutMs} ms`, { timeoutMs: this.options.timeoutMs });
+      if (timeout.aborted) throw this.error('timeout', `VLM endpoint ${this.endpointText}: no answer within ${this.options.timeoutMs} ms (timeout)`, { timeoutMs: this.options.timeoutMs });
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw this.error('unreachable', `VLM endpoint unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: cause?.code ?? String(err) });
+      throw this.error('unreachable', `VLM endpoint ${this.endpointText} unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`, { cause: cause?.code ?? String(err) });
     }
     const excerpt = text.slice(0, 500);
     if (status < 200 || status >= 300) {
       const retryAfterS = retryAfter !== null && Number.isFinite(Number(retryAfter)) ? Number(retryAfter) : null;
+      const modelUnknown = MODEL_UNKNOWN.test(excerpt);
       const kind: VlmErrorKind =
         status === 429
           ? 'rate_limited'
@@ -208,32 +252,36 @@ export class VlmClient {
             ? 'server'
             : status === 401 || status === 403
               ? 'auth'
-              : status === 404
-                ? 'model_not_found'
+              : status === 404 || (status === 400 && modelUnknown)
+                ? 'config'
                 : status === 413
                   ? 'too_large'
                   : 'bad_request';
+      const reason: VlmConfigReason | undefined = kind === 'config' ? (modelUnknown ? 'model_not_found' : 'not_found') : undefined;
       const what: Record<VlmErrorKind, string> = {
         rate_limited: 'rate limited (429)',
         server: `server error (${status})`,
-        auth: `authentication failed (${status}): check the API key`,
-        model_not_found: `model "${this.model}" or endpoint not found (404)`,
+        auth: `rejected the request with ${status}: authentication failed, check the API key${this.#apiKey ? '' : ' (none is set)'}`,
+        config:
+          reason === 'model_not_found'
+            ? `answered ${status}: the model "${this.model}" is unknown there, check the model name`
+            : `answered ${status}: POST ${displayBaseUrl(this.url)} not found, check the base URL (OpenAI-compatible servers serve <base>/chat/completions, the base usually ending in /v1) and the model`,
         too_large: 'request too large (413): the images exceed the server limit',
         bad_request: `bad request (${status})`,
         unreachable: '',
         timeout: '',
         bad_response: '',
       };
-      throw this.error(kind, `VLM ${what[kind]}: ${excerpt.slice(0, 200)}`, { status, body: excerpt, retryAfterS });
+      throw this.error(kind, `VLM endpoint ${this.endpointText} ${what[kind]}: ${excerpt.slice(0, 200)}`, { status, body: excerpt, retryAfterS, ...(reason ? { reason } : {}) });
     }
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw this.error('bad_response', 'VLM answered with a body that is not JSON', { status, body: excerpt });
+      throw this.error('bad_response', `VLM endpoint ${this.endpointText} answered ${status} with a body that is not JSON`, { status, body: excerpt });
     }
     const parsed = ChatResponse.safeParse(json);
-    if (!parsed.success) throw this.error('bad_response', 'VLM answer is not a chat completion (no choices[0].message)', { status, body: excerpt });
+    if (!parsed.success) throw this.error('bad_response', `VLM endpoint ${this.endpointText} answered ${status} with JSON that is not a chat completion (no choices[0].message)`, { status, body: excerpt });
     const usage = parsed.data.usage;
     return {
       content: parsed.data.choices[0].message.content ?? '',

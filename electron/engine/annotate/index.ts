@@ -8,3 +8,4 @@ export * from './cache.js';
 export * from './cost.js';
 export * from './offline.js';
 export * from './pipeline.js';
+export * from './provenance.js';

@@ -7,7 +7,7 @@ import { computeSignals } from '../phases/signals.js';
 import { taxonomy, type Phase } from '../phases/taxonomy.js';
 import { encodePngRgb, frameRgb, halveRgb, pngDataUrl } from '../util/png.js';
 import { AnswerCache, cacheKey } from './cache.js';
-import { userMessage, VlmClient, type ChatUsage, type VlmClientOptions, type VlmErrorKind } from './client.js';
+import { isEndpointError, userMessage, VlmClient, type ChatUsage, type VlmClientOptions, type VlmErrorKind } from './client.js';
 import { CostLedger, imageTokens, priceFor, textTokens, usdOf, type LedgerSnapshot, type Price } from './cost.js';
 import { cancelled } from './limiter.js';
 import { OFFLINE_ANNOTATOR, offlineContext, offlineDescription, offlineTuple, type OfflineContext } from './offline.js';
@@ -24,9 +24,18 @@ import { OPERATING_DIRECTIONS, OPERATING_OBJECTS, type OperatingTuple } from './
  *  - frame mode: one single-frame call per frame (the paper's way);
  *  - both: one multi-frame call per operating segment on `operatingKeyframes` (5) keyframes, broadcast
  *    to the whole segment (operating frames get no single-frame description, paper §3.4).
- * An answer that fails validation is asked again with the strict prompt, then marked failed (and, with
- * `fallbackToOffline`, replaced by the offline template, which the record says). Every HTTP answer goes
- * to the content-addressed cache first, so an interrupted run, re-run, pays nothing for what it got.
+ * An answer that fails validation is asked again with the strict prompt, then that task has failed.
+ *
+ * Failures (see docs/annotate.md, "Failures and fallback"):
+ *  - endpoint errors (401/403 `auth`, 404 or "unknown model" 400 `config`) reject at the first answer
+ *    with that LabError (naming the endpoint and status, never the key): nothing is filled in offline;
+ *  - a task that still fails after the client's retries (429/5xx/timeouts/unreachable, garbage bodies,
+ *    answers that never validate) with `fallback: 'none'` (default) makes annotateDataset reject with
+ *    REMOTE_ERROR kind `incomplete`, naming how many tasks failed and why; with `fallback: 'offline'`
+ *    its frames get the offline template, status `fallback`, counted in `summary.counts` and in the
+ *    annotator label (`vlm:<model> (offline fallback for 3 of 40 tasks, …)`), and `onWarning` is told.
+ * Every HTTP answer goes to the content-addressed cache first, so an interrupted run, re-run, pays nothing
+ * for what it got.
  */
 
 export type Camera = 'agentview' | 'eye_in_hand';
@@ -48,7 +57,12 @@ export interface AnnotateOptions {
   labelings?: PhaseLabeling[];
   classifier?: ClassifierConfigInput;
   promptsDir?: string;
-  fallbackToOffline?: boolean;
+  /**
+   * What a task the VLM could not answer (after retries) gets: 'none' (default) fails the annotation,
+   * 'offline' fills it with the offline template, counted and named in the summary and the records.
+   * Endpoint errors (auth, config) fail the annotation whatever this says.
+   */
+  fallback?: FallbackPolicy;
   /** On a 413, retry once with images halved. */
   shrinkOnTooLarge?: boolean;
   prices?: Record<string, Price>;
@@ -63,8 +77,12 @@ export interface AnnotateProgress {
   message?: string;
 }
 
+export type FallbackPolicy = 'none' | 'offline';
+
 export interface AnnotateHooks {
   onProgress?: (p: AnnotateProgress) => void;
+  /** Told once, at the end, when tasks fell back to the offline template (the job logs it as a warning). */
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -89,9 +107,29 @@ export interface FrameAnnotation {
   error?: { kind: string; message: string };
 }
 
+/**
+ * Who wrote what, in tasks (one VLM question: a segment's keyframe in segment mode, a frame in frame
+ * mode, an operating segment in both) and frames: answered now (vlm), from the cache, filled with the
+ * offline template after a failure (fallback), or left without text (failed).
+ */
+export interface AnnotationCounts {
+  tasks: number;
+  vlm: number;
+  cached: number;
+  fallback: number;
+  failed: number;
+  frames: number;
+  fallbackFrames: number;
+  failedFrames: number;
+}
+
 export interface EpisodeAnnotations {
   episode: number;
   frames: FrameAnnotation[];
+  /** This episode's share of the counts. */
+  counts: AnnotationCounts;
+  /** The honest annotator label of this episode (see annotatorLabel). */
+  annotator: string;
 }
 
 export interface AnnotationFailure {
@@ -114,7 +152,12 @@ export interface AnnotationPlan {
 }
 
 export interface AnnotationSummary {
+  /** `vlm:<model>`, `offline-template-v1`, or `vlm:<model> (offline fallback for k of n tasks, f of F frames)`. */
   annotator: string;
+  /** The VLM endpoint asked (base URL without credentials, model), or null offline. */
+  endpoint: { baseUrl: string; model: string } | null;
+  fallback: FallbackPolicy;
+  counts: AnnotationCounts;
   mode: 'segment' | 'frame';
   frames: number;
   plan: AnnotationPlan;
@@ -136,6 +179,25 @@ export interface AnnotationSummary {
 export interface AnnotationResult {
   episodes: EpisodeAnnotations[];
   summary: AnnotationSummary;
+}
+
+const zeroCounts = (): AnnotationCounts => ({ tasks: 0, vlm: 0, cached: 0, fallback: 0, failed: 0, frames: 0, fallbackFrames: 0, failedFrames: 0 });
+
+/**
+ * The annotator label that says what happened: `base` when every task has VLM text, else
+ * `<base> (offline fallback for 3 of 40 tasks, 120 of 1400 frames)` (and/or `k of n tasks failed`).
+ */
+export function annotatorLabel(base: string, c: AnnotationCounts): string {
+  const parts: string[] = [];
+  if (c.fallback > 0) parts.push(`offline fallback for ${c.fallback} of ${c.tasks} tasks, ${c.fallbackFrames} of ${c.frames} frames`);
+  if (c.failed > 0) parts.push(`${c.failed} of ${c.tasks} tasks failed, ${c.failedFrames} of ${c.frames} frames without text`);
+  return parts.length ? `${base} (${parts.join('; ')})` : base;
+}
+
+/** The per-demo sidecar notes of one annotated episode: its honest annotator label and its counts. */
+export function sidecarAnnotationNotes(result: AnnotationResult, episode: number): { annotator: string; annotation: AnnotationCounts & { fallbackPolicy: FallbackPolicy; model: string | null } } {
+  const ep = result.episodes[episode];
+  return { annotator: ep.annotator, annotation: { ...ep.counts, fallbackPolicy: result.summary.fallback, model: result.summary.endpoint?.model ?? null } };
 }
 
 /** The text the student sees for one frame: phase label + description, or + the tuple on operating frames. */
@@ -267,7 +329,6 @@ function promptValues(ep: Episode, task: Task, tax: ReturnType<typeof taxonomy>,
   };
 }
 
-const FATAL: ReadonlySet<VlmErrorKind> = new Set(['auth', 'model_not_found', 'unreachable']);
 
 const singleSchema = (phase: string) => ({
   name: 'phase_description',
@@ -330,7 +391,9 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
   const tax = taxonomy(options.taxonomySize ?? 9);
   const phaseNames = tax.phases.map((p) => p.name);
   const rules = options.validation ?? DEFAULT_SINGLE_RULES;
-  const fallback = options.fallbackToOffline ?? true;
+  const fallbackPolicy: FallbackPolicy = options.fallback ?? 'none';
+  if (fallbackPolicy !== 'none' && fallbackPolicy !== 'offline') throw new LabError('INVALID_INPUT', `annotate: fallback is 'none' or 'offline', got ${String(fallbackPolicy)}`, { field: 'fallback' });
+  const fallback = fallbackPolicy === 'offline';
 
   const prepared = prepare(episodes, options, hooks);
   const plan = planFrom(episodes, prepared, options, prompts);
@@ -362,7 +425,7 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
         });
       }
       hooks.onProgress?.({ stage: 'annotate', fraction: 0.05 + (0.95 * (e + 1)) / episodes.length, done: e + 1, total: episodes.length });
-      return { episode: e, frames };
+      return { episode: e, frames, counts: { ...zeroCounts(), frames: frames.length }, annotator: OFFLINE_ANNOTATOR };
     });
     const frames = out.reduce((s, e) => s + e.frames.length, 0);
     hooks.onProgress?.({ stage: 'done', fraction: 1, done: episodes.length, total: episodes.length });
@@ -370,6 +433,9 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
       episodes: out,
       summary: {
         annotator: OFFLINE_ANNOTATOR,
+        endpoint: null,
+        fallback: fallbackPolicy,
+        counts: { ...zeroCounts(), frames },
         mode: 'frame',
         frames,
         plan,
@@ -393,7 +459,12 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
   const ledger = new CostLedger(client.model, priceFor(client.model, options.prices));
   const tasks = planTasks(prepared, mode, options.keyframesPerSegment ?? 1);
   const inflight = new Map<string, Promise<{ content: string; usage: ChatUsage; cached: boolean }>>();
+  /** An endpoint error (auth, config): stops every request at once and is what annotateDataset rejects with. */
   let fatal: LabError | null = null;
+  /** The endpoint unreachable after the retries: the remaining requests fail fast with it (no hammering). */
+  let down: LabError | null = null;
+  const stop = new AbortController();
+  const requestSignal = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   let sharedCalls = 0;
 
   /** One prompt → answer, through the cache; identical concurrent requests share one call. */
@@ -405,6 +476,7 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
       return { content: hit.content, cached: true };
     }
     if (fatal) throw fatal;
+    if (down) throw down;
     let pending = inflight.get(key);
     if (pending) sharedCalls++;
     else {
@@ -412,7 +484,7 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
         let imgs = images;
         for (let halvings = 0; ; halvings++) {
           try {
-            const r = await client.chat({ messages: [userMessage(prompt, imgs.png().map(pngDataUrl))], schema: schema as never, signal });
+            const r = await client.chat({ messages: [userMessage(prompt, imgs.png().map(pngDataUrl))], schema: schema as never, signal: requestSignal });
             ledger.addPaid(r.usage, r.usageReported);
             await cache?.put({ key, model: client.model, promptVersion: template.version, content: r.content, usage: r.usage, createdAt: new Date().toISOString() });
             return { content: r.content, usage: r.usage, cached: false };
@@ -422,7 +494,12 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
               imgs = taskImages(ep, task.keyframes, cameras, rotate, halvings + 1);
               continue;
             }
-            if (err instanceof LabError && kind && FATAL.has(kind)) fatal = err;
+            if (isEndpointError(err)) {
+              if (!fatal) {
+                fatal = err;
+                stop.abort(); // in-flight requests and backoff sleeps end now
+              }
+            } else if (kind === 'unreachable') down ??= err as LabError;
             throw err;
           }
         }
@@ -457,7 +534,8 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
         ? { ok: true, description: v.value, fromCache, promptVersion: version }
         : { ok: true, tuple: v.value, fromCache, promptVersion: version };
     } catch (err) {
-      if (err instanceof LabError && err.code === 'CANCELLED') throw err;
+      if ((err instanceof LabError && err.code === 'CANCELLED') || isEndpointError(err)) throw err;
+      if (fatal) throw fatal;
       const e = serializeError(err);
       return { ok: false, kind: String(e.details?.kind ?? e.code), message: client.redact(e.message), promptVersion: first.version };
     }
@@ -468,12 +546,12 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
   let next = 0;
   let done = 0;
   const worker = async () => {
-    while (next < tasks.length && !signal?.aborted) {
+    while (next < tasks.length && !requestSignal.aborted) {
       const i = next++;
       try {
         outcomes[i] = await runTask(tasks[i]);
       } catch (err) {
-        if (err instanceof LabError && err.code === 'CANCELLED') return;
+        if ((err instanceof LabError && err.code === 'CANCELLED') || isEndpointError(err)) return;
         throw err;
       }
       done++;
@@ -481,15 +559,29 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
     }
   };
   await Promise.all(Array.from({ length: Math.min(client.options.concurrency, Math.max(1, tasks.length)) }, worker));
+  if (fatal) throw fatal;
   if (signal?.aborted) throw cancelled();
 
   // Assemble per-frame records.
   const records = episodes.map((ep) => new Array<FrameAnnotation | undefined>(ep.length));
   const failures: AnnotationFailure[] = [];
+  const perEpisode = episodes.map((ep) => ({ ...zeroCounts(), frames: ep.length }));
   tasks.forEach((task, i) => {
     const o = outcomes[i]!;
     const ctx = prepared.contexts[task.episode];
-    if (!o.ok) failures.push({ episode: task.episode, start: task.segment.start, end: task.segment.end, kind: o.kind, message: o.message });
+    const c = perEpisode[task.episode];
+    c.tasks++;
+    if (o.ok) c[o.fromCache ? 'cached' : 'vlm']++;
+    else {
+      failures.push({ episode: task.episode, start: task.segment.start, end: task.segment.end, kind: o.kind, message: o.message });
+      if (fallback) {
+        c.fallback++;
+        c.fallbackFrames += task.covers.length;
+      } else {
+        c.failed++;
+        c.failedFrames += task.covers.length;
+      }
+    }
     for (const { frame, from } of task.covers) {
       const base = { frame, phase: prepared.labels[task.episode][frame], phase9: prepared.labelings[task.episode].phases[frame], annotatedFrame: from, promptVersion: o.promptVersion };
       if (o.ok) {
@@ -511,18 +603,27 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
       }
     }
   });
-  const out = records.map((frames, e) => {
+  const out: EpisodeAnnotations[] = records.map((frames, e) => {
     const missing = frames.findIndex((f) => f === undefined);
     if (missing >= 0) throw new LabError('INTERNAL', `annotate: episode ${e} frame ${missing} got no record`, { episode: e, frame: missing });
-    return { episode: e, frames: frames as FrameAnnotation[] };
+    return { episode: e, frames: frames as FrameAnnotation[], counts: perEpisode[e], annotator: annotatorLabel(annotator, perEpisode[e]) };
   });
+  const counts = perEpisode.reduce((a, c) => {
+    for (const k of Object.keys(a) as (keyof AnnotationCounts)[]) a[k] += c[k];
+    return a;
+  }, zeroCounts());
+  if (failures.length > 0 && !fallback) throw incomplete(client, counts, failures);
   const all = out.flatMap((e) => e.frames);
   const snapshot = ledger.snapshot();
+  if (counts.fallback > 0) hooks.onWarning?.(fallbackWarning(client, counts, failures));
   hooks.onProgress?.({ stage: 'done', fraction: 1, done: tasks.length, total: tasks.length });
   return {
     episodes: out,
     summary: {
-      annotator,
+      annotator: annotatorLabel(annotator, counts),
+      endpoint: { ...client.endpoint },
+      fallback: fallbackPolicy,
+      counts,
       mode,
       frames: all.length,
       plan,
@@ -542,4 +643,35 @@ export async function annotateDataset(episodes: readonly Episode[], options: Ann
       responseFormat: client.responseFormat,
     },
   };
+}
+
+/** "server ×3, invalid_answer ×1": the failures' kinds, most frequent first. */
+function kindsText(failures: readonly AnnotationFailure[]): { byKind: Record<string, number>; text: string } {
+  const byKind: Record<string, number> = {};
+  for (const f of failures) byKind[f.kind] = (byKind[f.kind] ?? 0) + 1;
+  const text = Object.entries(byKind)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ');
+  return { byKind, text };
+}
+
+const failureText = (f: AnnotationFailure) => `episode ${f.episode} frames ${f.start}–${f.end - 1}: ${f.message.slice(0, 240)}`;
+
+/** fallback 'none' and tasks that failed after the retries: the annotation fails, naming how many and why. */
+function incomplete(client: VlmClient, counts: AnnotationCounts, failures: readonly AnnotationFailure[]): LabError {
+  const { byKind, text } = kindsText(failures);
+  return new LabError(
+    'REMOTE_ERROR',
+    `VLM annotation failed for ${counts.failed} of ${counts.tasks} tasks (${counts.failedFrames} of ${counts.frames} frames; ${text}) at ${client.endpointText}; first: ${failureText(failures[0])}. ` +
+      `Nothing was written. The answers received are cached, so a re-run asks only for the failed tasks; the parameter fallback: 'offline' fills them with the offline template instead (counted, and named in the annotator label).`,
+    { kind: 'incomplete', endpoint: { ...client.endpoint }, counts, byKind, failures: failures.slice(0, 20).map((f) => ({ ...f, message: f.message.slice(0, 300) })) },
+  );
+}
+
+function fallbackWarning(client: VlmClient, counts: AnnotationCounts, failures: readonly AnnotationFailure[]): string {
+  return (
+    `offline fallback: ${counts.fallback} of ${counts.tasks} tasks (${counts.fallbackFrames} of ${counts.frames} frames) got the offline template instead of VLM text from ${client.endpointText}` +
+    ` (${kindsText(failures).text}); first: ${failureText(failures[0])}`
+  );
 }

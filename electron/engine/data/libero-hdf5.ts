@@ -1,6 +1,5 @@
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import h5wasm from 'h5wasm/node';
 import type { Dataset, File as H5File, Group } from 'h5wasm/node';
 import { z } from 'zod';
@@ -8,6 +7,7 @@ import { LabError, invalidInput } from '../errors.js';
 import { ACTION_DIM, type Episode } from './episode.js';
 import { LIBERO_FIELDS, episodeField, sortDemoKeys, type FieldSpec } from './libero-layout.js';
 import { sniffHdf5 } from './hdf5-sniff.js';
+import { tempName, type StagedFile } from '../util/atomic.js';
 
 /**
  * LIBERO / robomimic HDF5 read and write with h5wasm (layout in libero-layout.ts, docs/data.md).
@@ -131,27 +131,85 @@ function openChecked(lib: typeof h5wasm, file: string, mode: 'r' | 'a' | 'w'): H
   return f;
 }
 
-function tempPath(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+/** A file-system refusal (disk full, I/O error, read-only) as a typed error naming the target. */
+function ioError(err: unknown, target: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ENOSPC' || code === 'EIO' || code === 'EROFS' || code === 'EDQUOT' || code === 'EACCES') {
+    return new LabError('IO_ERROR', `could not write ${target}: ${(err as Error).message}; the file as it was is kept`, { file: target, errno: code });
+  }
+  if (!(err instanceof LabError) && err instanceof Error && /name not defined|HDF5/i.test(err.message)) {
+    // h5wasm's way of saying that a write failed (often a full disk).
+    const free = freeBytes(path.dirname(target));
+    return new LabError('IO_ERROR', `could not write ${target}: HDF5 failed (${err.message})${free !== null ? `, ${(free / 1e6).toFixed(1)} MB free on its volume` : ''}; the file as it was is kept`, { file: target, freeBytes: free });
+  }
+  return err;
 }
 
-function commit(tmp: string, target: string): void {
-  const fd = openSync(tmp, 'r+');
+
+function fsyncFile(file: string): void {
+  const fd = openSync(file, 'r+');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, target);
+}
+
+/** Free bytes on the volume of `dir`, for error messages (null where the platform cannot say). */
+function freeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * h5wasm does not report every failed write: on a full disk its close() returns while the file on disk is
+ * shorter than its superblock says (h5py then fails with "addr overflow"). So before a new file replaces
+ * the old one, it is checked: its length against the superblock's end-of-file address, and every demo the
+ * write added opened and read back. A failure is an IO_ERROR naming the target, with the free space.
+ */
+function verifyWritten(lib: Awaited<ReturnType<typeof h5>>, tmp: string, target: string, names: string[]): void {
+  const fail = (why: string): never => {
+    const free = freeBytes(path.dirname(target));
+    throw new LabError('IO_ERROR', `could not write ${target}: ${why}${free !== null ? ` (${(free / 1e6).toFixed(1)} MB free on its volume: is the disk full?)` : ''}; the file as it was is kept`, {
+      file: target,
+      freeBytes: free,
+    });
+  };
+  try {
+    sniffHdf5(tmp);
+  } catch (e) {
+    fail(`the new file came out damaged (${(e as Error).message})`);
+  }
+  let f: H5File | null = null;
+  try {
+    f = openChecked(lib, tmp, 'r');
+    const data = f.get('data') as Group | null;
+    if (!data) fail('the new file has no data group');
+    const keys = new Set(data!.keys());
+    for (const name of names) {
+      if (!keys.has(name)) fail(`demo ${name} is missing from the new file`);
+      const actions = (data!.get(name) as Group).get('actions') as Dataset | null;
+      if (!actions || actions.value === null) fail(`demo ${name} cannot be read back`);
+    }
+  } catch (e) {
+    if (e instanceof LabError && e.code === 'IO_ERROR') throw e;
+    fail(`the new file cannot be read back (${(e as Error).message})`);
+  } finally {
+    f?.close();
+  }
 }
 
 /**
  * Build the file under a temp name next to `target` (`prepare` may seed it, e.g. with a copy of the
- * current file), then fsync and rename it over the target; on any error the temp file goes and the
- * target is untouched.
+ * current file), check it (verifyWritten), then fsync and rename it over the target; on any error the
+ * temp file goes and the target is untouched. An ENOSPC/EIO/EROFS from the file system is an IO_ERROR.
  */
-function writeViaTemp(lib: Awaited<ReturnType<typeof h5>>, target: string, mode: 'w' | 'a', prepare: ((tmp: string) => void) | null, body: (file: H5File) => string[]): string[] {
-  const tmp = tempPath(target);
+function stageViaTemp(lib: Awaited<ReturnType<typeof h5>>, target: string, mode: 'w' | 'a', prepare: ((tmp: string) => void) | null, body: (file: H5File) => string[]): { staged: StagedFile; names: string[] } {
+  const tmp = tempName(target);
   let file: H5File | null = null;
   try {
     prepare?.(tmp);
@@ -159,12 +217,63 @@ function writeViaTemp(lib: Awaited<ReturnType<typeof h5>>, target: string, mode:
     const names = body(file);
     file.close();
     file = null;
-    commit(tmp, target);
-    return names;
+    verifyWritten(lib, tmp, target, names);
+    fsyncFile(tmp);
+    return { staged: { tmp, target }, names };
   } catch (err) {
-    if (file) file.close();
+    if (file) {
+      try {
+        file.close();
+      } catch {
+        /* the write already failed; the temp file goes below */
+      }
+    }
     rmSync(tmp, { force: true });
-    throw err;
+    throw ioError(err, target);
+  }
+}
+
+function writeViaTemp(...args: Parameters<typeof stageViaTemp>): string[] {
+  const { staged, names } = stageViaTemp(...args);
+  try {
+    renameSync(staged.tmp, staged.target);
+  } catch (err) {
+    rmSync(staged.tmp, { force: true });
+    throw ioError(err, staged.target);
+  }
+  return names;
+}
+
+function writeNewFile(file: H5File, episodes: Episode[], meta?: LiberoFileMeta): string[] {
+  const data = file.create_group('data');
+  writeFileAttrs(data, meta ?? defaultMeta(episodes[0]));
+  const names = episodes.map((ep, i) => {
+    writeDemo(data, `demo_${i}`, ep);
+    return `demo_${i}`;
+  });
+  setCounts(file, data);
+  return names;
+}
+
+function appendDemos(file: H5File, existing: string[], episodes: Episode[]): string[] {
+  const data = file.get('data') as Group;
+  let next = existing.length === 0 ? 0 : Number(existing[existing.length - 1].slice(5)) + 1;
+  const names = episodes.map((ep) => {
+    const name = `demo_${next++}`;
+    writeDemo(data, name, ep);
+    return name;
+  });
+  setCounts(file, data);
+  return names;
+}
+
+/** The demos of a file we are about to extend, after checking it is one of ours / LIBERO's. */
+async function existingDemoKeys(target: string): Promise<string[]> {
+  const reader = await openLiberoHdf5(target);
+  try {
+    return reader.demoKeys;
+  } finally {
+    reader.close();
   }
 }
 
@@ -174,16 +283,22 @@ export async function writeLiberoHdf5(target: string, episodes: Episode[], meta?
   episodes.forEach(checkEpisode);
   const lib = await h5();
   mkdirSync(path.dirname(target), { recursive: true });
-  return writeViaTemp(lib, target, 'w', null, (file) => {
-    const data = file.create_group('data');
-    writeFileAttrs(data, meta ?? defaultMeta(episodes[0]));
-    const names = episodes.map((ep, i) => {
-      writeDemo(data, `demo_${i}`, ep);
-      return `demo_${i}`;
-    });
-    setCounts(file, data);
-    return names;
-  });
+  return writeViaTemp(lib, target, 'w', null, (file) => writeNewFile(file, episodes, meta));
+}
+
+/**
+ * The new version of `target` with `episodes` appended (or a new file), written and checked under a temp
+ * name but not yet renamed over `target`: for callers that commit several files as one unit
+ * (util/commit-unit.ts). Returns the staged file and the new demos' names.
+ */
+export async function stageLiberoAppend(target: string, episodes: Episode[], meta?: LiberoFileMeta): Promise<{ staged: StagedFile; names: string[] }> {
+  if (episodes.length === 0) throw invalidInput('stageLiberoAppend: no episodes to write', { file: target });
+  episodes.forEach(checkEpisode);
+  const lib = await h5();
+  mkdirSync(path.dirname(target), { recursive: true });
+  if (!existsSync(target)) return stageViaTemp(lib, target, 'w', null, (file) => writeNewFile(file, episodes, meta));
+  const existing = await existingDemoKeys(target);
+  return stageViaTemp(lib, target, 'a', (tmp) => copyFileSync(target, tmp), (file) => appendDemos(file, existing, episodes));
 }
 
 /**
@@ -195,22 +310,9 @@ export async function appendLiberoHdf5(target: string, episodes: Episode[], meta
   if (!existsSync(target)) return writeLiberoHdf5(target, episodes, meta);
   if (episodes.length === 0) return [];
   episodes.forEach(checkEpisode);
-  // Check the file we extend is one of ours / LIBERO's before copying it.
-  const reader = await openLiberoHdf5(target);
-  const existing = reader.demoKeys;
-  reader.close();
+  const existing = await existingDemoKeys(target);
   const lib = await h5();
-  return writeViaTemp(lib, target, 'a', (tmp) => copyFileSync(target, tmp), (file) => {
-    const data = file.get('data') as Group;
-    let next = existing.length === 0 ? 0 : Number(existing[existing.length - 1].slice(5)) + 1;
-    const names = episodes.map((ep) => {
-      const name = `demo_${next++}`;
-      writeDemo(data, name, ep);
-      return name;
-    });
-    setCounts(file, data);
-    return names;
-  });
+  return writeViaTemp(lib, target, 'a', (tmp) => copyFileSync(target, tmp), (file) => appendDemos(file, existing, episodes));
 }
 
 // ---------------------------------------------------------------- reading

@@ -26,6 +26,7 @@ export interface SimPrivileged extends Record<string, unknown> {
 
 export class BuiltinSimEnv implements Env {
   readonly name = 'vla-ad-lab-sim';
+  readonly providesPrivileged = true;
   private constructor(readonly sim: SimEnv) {}
 
   static async create(opts: EnvOptions = {}): Promise<BuiltinSimEnv> {

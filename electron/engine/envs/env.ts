@@ -28,6 +28,8 @@ export interface StepResult {
 
 export interface Env {
   readonly name: string;
+  /** Observations carry the simulator's ground truth (obs.privileged), which collection records per frame. */
+  readonly providesPrivileged?: boolean;
   listSuites(): Promise<string[]>;
   listTasks(suite: string): Promise<TaskInfo[]>;
   /** Load task `taskIndex` of `suite` at fixed initial state `initIndex`. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LabError, invalidInput } from '../errors.js';
+import { LabError, invalidInput, parseOr } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { ChunkExecutionSchema, type ChunkExecution } from '../rollout/chunk-executor.js';
 import { trialKey, type TrialRecord } from './trial.js';
@@ -30,13 +30,9 @@ export const ProtocolSchema = z.object({
 export type Protocol = z.infer<typeof ProtocolSchema>;
 
 export function parseProtocol(value: unknown): Protocol {
-  const r = ProtocolSchema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw invalidInput(`evaluation protocol: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { field: issue.path.join('.') });
-  }
-  for (const s of r.data.suites) maxStepsFor(r.data, s); // unknown suites fail here, not mid-run
-  return r.data;
+  const p = parseOr(ProtocolSchema, value, 'evaluation protocol');
+  for (const s of p.suites) maxStepsFor(p, s); // unknown suites fail here, not mid-run
+  return p;
 }
 
 export function maxStepsFor(protocol: Pick<Protocol, 'maxSteps'>, suite: string): number {

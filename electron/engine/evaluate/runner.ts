@@ -45,6 +45,8 @@ export interface RunTrialOptions {
   phases?: boolean;
   /** Clock in ms; injectable for tests. */
   now?: () => number;
+  /** Stops the trial at the next step (CANCELLED, thrown: a cancelled trial is no result). */
+  signal?: AbortSignal;
 }
 
 /** Errors that mean "the setup is wrong" rather than "this episode broke": thrown, never recorded. */
@@ -138,6 +140,7 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
       { suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed, instruction, warmupSteps: spec.warmupSteps, maxSteps: spec.maxSteps, execution: spec.execution },
       {
         now: opts.now,
+        signal: opts.signal,
         timing, // filled as the trial runs, so an errored trial keeps its timing
         onStart: (obs) => {
           imageSize = obs.imageSize;

@@ -12,7 +12,7 @@ export async function init(config: TrialSessionConfig): Promise<void> {
   session = await TrialSession.create(config);
 }
 
-export async function runTrial(spec: TrialSpec) {
+export async function runTrial(spec: TrialSpec, ctx?: { signal?: AbortSignal }) {
   if (!session) throw new Error('trial handler: init() was not called');
-  return session.run(spec);
+  return session.run(spec, ctx?.signal);
 }

@@ -53,11 +53,13 @@ export class TrialSession {
     return this.instructions.get(key);
   }
 
-  async run(spec: TrialSpec): Promise<TrialRecord> {
+  /** One trial; `signal` stops it at the next step (the pool's parent is gone). */
+  async run(spec: TrialSpec, signal?: AbortSignal): Promise<TrialRecord> {
     const { frames, evalDir } = this.config;
     return runTrial(this.env, this.policy, spec, {
       instruction: await this.instruction(spec.suite, spec.taskIndex),
       frames: frames.keep ? { dir: evalDir, file: trialFramesFile(spec), stride: frames.stride } : null,
+      signal,
     });
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { parseOr } from '../errors.js';
 import { ChunkExecutionSchema } from '../rollout/chunk-executor.js';
 
 /**
@@ -69,13 +69,7 @@ export type TrialRecordInput = z.input<typeof TrialRecordSchema>;
 
 /** Validate a record read from a file or the store; the failing field is named in the error. */
 export function parseTrialRecord(value: unknown, source = 'trial record'): TrialRecord {
-  const r = TrialRecordSchema.safeParse(value);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue.path.join('.');
-    throw new LabError('CORRUPT_FILE', `${source}: ${field || '(root)'}: ${issue.message}`, { source, field, issues: r.error.issues.length });
-  }
-  return r.data;
+  return parseOr(TrialRecordSchema, value, source, 'CORRUPT_FILE', { source });
 }
 
 /** The identity of a trial: one policy, one suite, one task, one trial index. */

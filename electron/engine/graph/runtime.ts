@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
 import { GraphBuilder } from './builder.js';
@@ -266,8 +266,7 @@ export class TrainSession {
     } catch (e) {
       throw new LabError('CORRUPT_FILE', `checkpoint sidecar ${jsonFile}: ${(e as Error).message}`, { file: jsonFile });
     }
-    const meta = sidecarSchema.safeParse(raw);
-    if (!meta.success) throw new LabError('CORRUPT_FILE', `checkpoint sidecar ${jsonFile}: ${meta.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { file: jsonFile });
+    const meta = parseOr(sidecarSchema, raw, `checkpoint sidecar ${jsonFile}`, 'CORRUPT_FILE', { file: jsonFile });
     const { tensors } = readSafetensors(`${prefix}.safetensors`);
     const missing: string[] = [];
     const wrongShape: string[] = [];
@@ -284,8 +283,8 @@ export class TrainSession {
       const t = tensors.get(k)!;
       this.state.set(k, new ort.Tensor('float32', t.data as Float32Array, t.shape));
     }
-    this.stepCount = meta.data.step;
-    return { step: meta.data.step, seed: meta.data.seed, config: meta.data.config };
+    this.stepCount = meta.step;
+    return { step: meta.step, seed: meta.seed, config: meta.config };
   }
 }
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 /**
@@ -108,9 +108,7 @@ export function decodeSafetensors(buf: Uint8Array, file = '<buffer>'): { tensors
   const tensors = new Map<string, SafeTensor>();
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const e = entrySchema.safeParse(raw);
-    if (!e.success) throw bad(`entry ${name}: ${e.error.issues[0]?.message}`, { tensor: name });
-    const { dtype, shape, data_offsets: [b, end] } = e.data;
+    const { dtype, shape, data_offsets: [b, end] } = parseOr(entrySchema, raw, `safetensors ${file}: entry ${name}`, 'CORRUPT_FILE', { file, tensor: name });
     const bytes = shape.reduce((p, q) => p * q, 1) * BYTES[dtype];
     if (end - b !== bytes || end > dataLen) throw bad(`entry ${name}: offsets [${b}, ${end}] do not fit shape [${shape}] ${dtype} in ${dataLen} data bytes`, { tensor: name });
     // copy when unaligned (a typed view needs its element alignment)

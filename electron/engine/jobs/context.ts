@@ -28,6 +28,7 @@ export interface JobContext {
   throwIfCancelled(): void;
 }
 
+/** A job kind's handler. Async all through: a bad parameter is a rejected promise, never a synchronous throw. */
 export type JobHandler = (ctx: JobContext) => Promise<unknown>;
 
 export function checkpointPath(jobDir: string): string {

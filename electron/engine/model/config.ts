@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 
 /**
  * Student configurations (paper §3.2, §4.1): a CLIP-style vision tower and text tower with LoRA on
@@ -110,9 +110,7 @@ export function studentConfig(name: string, overrides: DeepPartial<StudentConfig
 }
 
 export function parseStudentConfig(x: unknown): StudentConfig {
-  const r = StudentConfig.safeParse(x);
-  if (!r.success) throw new LabError('INVALID_INPUT', `student config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { field: 'config' });
-  return r.data;
+  return parseOr(StudentConfig, x, 'student config');
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : Partial<T[K]>) : T[K] };

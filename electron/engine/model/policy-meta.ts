@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ACTION_DIM } from '../data/episode.js';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 import { StudentConfig } from './config.js';
 
 /**
@@ -82,11 +82,5 @@ export function parsePolicyMeta(value: unknown, file: string): PolicyMeta {
   const m = value as Record<string, unknown> | null;
   if (!m || typeof m !== 'object' || m.format !== POLICY_FORMAT) throw new LabError('CORRUPT_FILE', `${file} is not a VLA-AD policy (no ${POLICY_FORMAT} metadata)`, { file, field: 'format' });
   checkNormalization(file, m.stats);
-  const r = PolicyMetaSchema.safeParse(value);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    const field = i.path.join('.');
-    throw new LabError('CORRUPT_FILE', `${file}: metadata field ${field || '(root)'}: ${i.message}`, { file, field });
-  }
-  return r.data;
+  return parseOr(PolicyMetaSchema, value, `${file}: metadata`, 'CORRUPT_FILE', { file });
 }

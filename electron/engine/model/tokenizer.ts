@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 import type { StudentConfig } from './config.js';
 
 /**
@@ -198,21 +198,19 @@ export const BpeSpec = z.object({ vocab: z.record(z.string(), z.number().int().n
 export type BpeSpec = z.infer<typeof BpeSpec>;
 
 export function clipTokenizerFromSpec(spec: unknown, source: string): ClipBpeTokenizer {
-  const r = BpeSpec.safeParse(spec);
-  if (!r.success) throw new LabError('CORRUPT_FILE', `${source}: embedded tokenizer: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`, { file: source, field: 'tokenizer' });
-  return new ClipBpeTokenizer(new Map(Object.entries(r.data.vocab)), r.data.merges.map((m) => parseMerge(m, source)), source);
+  const r = parseOr(BpeSpec, spec, `${source}: embedded tokenizer`, 'CORRUPT_FILE', { file: source });
+  return new ClipBpeTokenizer(new Map(Object.entries(r.vocab)), r.merges.map((m) => parseMerge(m, source)), source);
 }
 
 /** A CLIP BPE tokenizer from a folder: `tokenizer.json` (HF fast tokenizer), else `vocab.json` + `merges.txt`. */
 export function loadClipTokenizer(dir: string): ClipBpeTokenizer {
   const tj = path.join(dir, 'tokenizer.json');
   if (existsSync(tj)) {
-    const r = TokenizerJson.safeParse(readJson(tj));
-    if (!r.success) throw new LabError('CORRUPT_FILE', `${tj}: not a BPE tokenizer.json (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`, { file: tj });
-    if (r.data.model.type && r.data.model.type !== 'BPE') throw new LabError('UNSUPPORTED', `${tj}: model type ${r.data.model.type}, expected BPE`, { file: tj });
-    const vocab = new Map(Object.entries(r.data.model.vocab));
-    for (const t of r.data.added_tokens ?? []) vocab.set(t.content, t.id);
-    return new ClipBpeTokenizer(vocab, r.data.model.merges.map((m) => parseMerge(m, tj)), tj);
+    const r = parseOr(TokenizerJson, readJson(tj), `${tj}: not a BPE tokenizer.json`, 'CORRUPT_FILE', { file: tj });
+    if (r.model.type && r.model.type !== 'BPE') throw new LabError('UNSUPPORTED', `${tj}: model type ${r.model.type}, expected BPE`, { file: tj });
+    const vocab = new Map(Object.entries(r.model.vocab));
+    for (const t of r.added_tokens ?? []) vocab.set(t.content, t.id);
+    return new ClipBpeTokenizer(vocab, r.model.merges.map((m) => parseMerge(m, tj)), tj);
   }
   const vj = path.join(dir, 'vocab.json');
   const mt = path.join(dir, 'merges.txt');

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../graph/index.js';
 import { type StudentConfig, paramSpecs } from './config.js';
 import { stretchPositions } from './longclip.js';
@@ -85,9 +85,8 @@ export function loadHfClip(dir: string, c: StudentConfig, opts: { seed: number; 
     } catch (e) {
       throw new LabError('CORRUPT_FILE', `${cfgFile}: ${(e as Error).message}`, { file: cfgFile });
     }
-    const hf = HfClipConfig.safeParse(raw);
-    if (!hf.success) throw new LabError('CORRUPT_FILE', `${cfgFile}: not a CLIP config (${hf.error.issues[0]?.message})`, { file: cfgFile });
-    checkHfConfig(hf.data, c, cfgFile, !!opts.stretch);
+    const hf = parseOr(HfClipConfig, raw, `${cfgFile}: not a CLIP config`, 'CORRUPT_FILE', { file: cfgFile });
+    checkHfConfig(hf, c, cfgFile, !!opts.stretch);
   }
   const { tensors } = readSafetensors(file);
   const fresh = initialWeights(c, { seed: opts.seed, loraBStd: opts.loraBStd });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { parseOr } from '../errors.js';
 
 /**
  * Thresholds of the rule-based phase classifier (docs/phases.md explains each one and how to tune it).
@@ -101,15 +101,7 @@ export type ClassifierConfig = z.infer<typeof ClassifierConfigSchema>;
 export type ClassifierConfigInput = z.input<typeof ClassifierConfigSchema>;
 
 export function resolveClassifierConfig(input: ClassifierConfigInput = {}): ClassifierConfig {
-  const parsed = ClassifierConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new LabError('INVALID_INPUT', `phase classifier config: ${issue.path.join('.')}: ${issue.message}`, {
-      field: issue.path.join('.'),
-      issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-    });
-  }
-  return parsed.data;
+  return parseOr(ClassifierConfigSchema, input, 'phase classifier config');
 }
 
 export const DEFAULT_CLASSIFIER_CONFIG: ClassifierConfig = resolveClassifierConfig();

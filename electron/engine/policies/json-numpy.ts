@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 
 /**
  * json-numpy's wire form (the `json_numpy` package that OpenVLA's vla-scripts/deploy.py patches in):
@@ -57,11 +57,11 @@ export const JsonNumpy = z.object({ __numpy__: z.string(), dtype: z.string(), sh
 
 /** Decode a json-numpy object; `field` names it in errors (REMOTE_ERROR: it came from a server). */
 export function decodeJsonNumpy(value: unknown, source: string, field: string): { data: NumericArray; shape: number[] } {
-  const r = JsonNumpy.safeParse(value);
-  if (!r.success) throw new LabError('REMOTE_ERROR', `${source}: ${field} is not a json-numpy array (${r.error.issues[0].message})`, { source, field });
-  const data = fromBytes(Buffer.from(r.data.__numpy__, 'base64'), r.data.dtype);
-  if (!data) throw new LabError('REMOTE_ERROR', `${source}: ${field} has unsupported dtype ${r.data.dtype} or a byte count that does not fit it`, { source, field, dtype: r.data.dtype });
-  const n = r.data.shape.reduce((a, b) => a * b, 1);
-  if (n !== data.length) throw new LabError('REMOTE_ERROR', `${source}: ${field} has ${data.length} elements, its shape [${r.data.shape.join(', ')}] says ${n}`, { source, field });
-  return { data, shape: r.data.shape };
+  // details: the wire field in `array`, the field inside the json-numpy object in `field`.
+  const a = parseOr(JsonNumpy, value, `${source}: ${field} is not a json-numpy array`, 'REMOTE_ERROR', { source, array: field });
+  const data = fromBytes(Buffer.from(a.__numpy__, 'base64'), a.dtype);
+  if (!data) throw new LabError('REMOTE_ERROR', `${source}: ${field} has unsupported dtype ${a.dtype} or a byte count that does not fit it`, { source, field, dtype: a.dtype });
+  const n = a.shape.reduce((x, y) => x * y, 1);
+  if (n !== data.length) throw new LabError('REMOTE_ERROR', `${source}: ${field} has ${data.length} elements, its shape [${a.shape.join(', ')}] says ${n}`, { source, field });
+  return { data, shape: a.shape };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { parseOr } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { ACTION_DIM } from '../data/episode.js';
 import { DEFAULT_FLIP_WINDOW } from '../data/stats.js';
@@ -46,9 +46,7 @@ export class NoisyPolicy implements Policy {
   private realHold = 0; // frames of the refractory that a real transition imposed
 
   constructor(private readonly inner: Policy, options: NoiseOptions) {
-    const r = NoiseOptions.safeParse(options);
-    if (!r.success) throw new LabError('INVALID_INPUT', `noise options: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, { field: r.error.issues[0].path.join('.') });
-    this.opts = r.data;
+    this.opts = parseOr(NoiseOptions, options, 'noise options');
     this.rng = new Rng(this.opts.seed);
     this.name = `${inner.name}+noise(flip=${this.opts.flipRate},jitter=${this.opts.jitterStd},miss=${this.opts.graspMissProb})`;
   }

@@ -17,7 +17,8 @@ import type { TrialContext } from './scheduler.js';
  */
 export interface WorkerHandlerModule<S, R> {
   init?(config: unknown): void | Promise<void>;
-  runTrial(spec: S, ctx: { worker: number; index: number }): Promise<R>;
+  /** `signal` aborts when the parent is gone: stop at the next safe point. */
+  runTrial(spec: S, ctx: { worker: number; index: number; signal: AbortSignal }): Promise<R>;
 }
 
 export type ParentMessage = { type: 'init'; config: unknown } | { type: 'run'; id: number; spec: unknown; worker: number; index: number };

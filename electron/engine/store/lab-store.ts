@@ -1,10 +1,11 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 import { Artifact, Experiment, Job, type JobProgress, type JobStatus } from '../../api/schemas.js';
 import { APP_ID, migrations } from './migrations.js';
-import { ensureDataDir } from './data-dir.js';
+import { dataDirNotWritable, ensureDataDir } from './data-dir.js';
 import { openSqlite, type SqliteDb } from './sqlite.js';
 import { newId } from './ids.js';
 
@@ -20,19 +21,85 @@ export class LabStore {
   readonly db: SqliteDb;
   readonly dataDir: string;
   readonly dbPath: string;
+  /** Opened with `{ readOnly: true }`: nothing is ever written, writes are refused with a typed error. */
+  readonly readOnly: boolean;
+  /** Where a read-only store reads a snapshot of a WAL database that read-only media cannot open in place. */
+  private snapshotDir: string | null = null;
 
-  constructor(dataDir: string) {
-    ensureDataDir(dataDir);
+  /**
+   * `readOnly` opens an existing lab without writing anything (no directory created, no migration, no
+   * orphan cleanup): for commands that only read, on a read-only data directory or beside a running owner.
+   * A data directory without a database reads as an empty lab; one that needs migrating is refused.
+   */
+  constructor(dataDir: string, opts: { readOnly?: boolean } = {}) {
+    this.readOnly = opts.readOnly === true;
+    if (this.readOnly) {
+      if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+        throw new LabError('INVALID_INPUT', `Data directory ${dataDir} exists but is not a directory`, { dataDir });
+      }
+    } else ensureDataDir(dataDir);
     this.dataDir = dataDir;
     this.dbPath = path.join(dataDir, 'lab.sqlite');
     checkDatabaseFile(this.dbPath);
-    try {
-      this.db = openSqlite(this.dbPath);
-      this.db.exec('PRAGMA busy_timeout = 5000;');
-    } catch (err) {
-      throw new LabError('CORRUPT_FILE', `Cannot open the lab database ${this.dbPath}: ${(err as Error).message}`, { file: this.dbPath });
+    if (this.readOnly) {
+      this.db = this.openReadOnly();
+    } else {
+      try {
+        this.db = openSqlite(this.dbPath);
+        this.db.exec('PRAGMA busy_timeout = 5000;');
+      } catch (err) {
+        if (sqliteWriteRefused(err) && !dirWritable(dataDir)) throw dataDirNotWritable(dataDir, err, this.dbPath);
+        throw new LabError('CORRUPT_FILE', `Cannot open the lab database ${this.dbPath}: ${(err as Error).message}`, { file: this.dbPath });
+      }
     }
     this.migrate();
+  }
+
+  private openReadOnly(): SqliteDb {
+    if (!existsSync(this.dbPath) || statSync(this.dbPath).size === 0) {
+      // No lab here yet: an empty one, in memory.
+      const db = openSqlite(':memory:');
+      for (const m of migrations) db.exec(m);
+      db.exec(`PRAGMA user_version = ${migrations.length}; PRAGMA application_id = ${APP_ID}`);
+      return db;
+    }
+    let db: SqliteDb | null = null;
+    try {
+      db = openSqlite(this.dbPath, { readonly: true });
+      db.exec('PRAGMA busy_timeout = 5000;');
+      db.pragmaValue('user_version'); // a WAL database whose -shm cannot be created fails here, not at open
+      return db;
+    } catch (err) {
+      db?.close();
+      if (!sqliteWriteRefused(err) || dirWritable(this.dataDir)) {
+        throw new LabError('CORRUPT_FILE', `Cannot open the lab database ${this.dbPath} read-only: ${(err as Error).message}`, { file: this.dbPath });
+      }
+    }
+    // A WAL database on read-only media, closed cleanly (no -shm left): SQLite cannot open it in place, so
+    // read a private snapshot (nothing can change on read-only media). Removed at close.
+    this.snapshotDir = mkdtempSync(path.join(os.tmpdir(), 'vla-ad-readonly-'));
+    const copy = path.join(this.snapshotDir, 'lab.sqlite');
+    try {
+      copyFileSync(this.dbPath, copy);
+      if (existsSync(`${this.dbPath}-wal`)) copyFileSync(`${this.dbPath}-wal`, `${copy}-wal`);
+      const snap = openSqlite(copy);
+      snap.pragmaValue('user_version');
+      return snap;
+    } catch (err) {
+      rmSync(this.snapshotDir, { recursive: true, force: true });
+      this.snapshotDir = null;
+      throw new LabError('CORRUPT_FILE', `Cannot read the lab database ${this.dbPath} on a read-only directory: ${(err as Error).message}`, { file: this.dbPath });
+    }
+  }
+
+  /** Refuse a write on a store opened read-only, before SQLite does with an untyped error. */
+  private writable(what: string): void {
+    if (this.readOnly) {
+      throw new LabError('UNSUPPORTED', `The lab in ${this.dataDir} is open read-only (for reading commands); ${what} writes — run it without read-only`, {
+        dataDir: this.dataDir,
+        operation: what,
+      });
+    }
   }
 
   private migrate(): void {
@@ -48,30 +115,50 @@ export class LabStore {
         });
       }
     } catch (err) {
-      this.db.close();
+      this.close();
       if (err instanceof LabError) throw err;
       throw new LabError('CORRUPT_FILE', `The lab database ${this.dbPath} is damaged: ${(err as Error).message}; it was left untouched`, { file: this.dbPath });
     }
     if (version > migrations.length) {
-      this.db.close();
+      this.close();
       throw new LabError('UNSUPPORTED', `The lab database ${this.dbPath} has schema version ${version}, newer than this build's ${migrations.length}; upgrade VLA-AD Lab`, {
         file: this.dbPath,
         version,
       });
     }
-    // Only now that the file is known to be ours (or new) may anything be written to it.
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;');
-    this.db.transaction(() => {
-      for (let v = version; v < migrations.length; v++) {
-        this.db.exec(migrations[v]);
-        this.db.exec(`PRAGMA user_version = ${v + 1}`);
+    if (this.readOnly) {
+      if (version < migrations.length) {
+        this.close();
+        throw new LabError(
+          'CONFLICT',
+          `The lab database ${this.dbPath} has schema version ${version} and needs migrating to ${migrations.length}, which a read-only open cannot do: open it once with a writable data directory`,
+          { file: this.dbPath, version, latest: migrations.length },
+        );
       }
-      this.db.exec(`PRAGMA application_id = ${APP_ID}`);
-    });
+      this.db.exec('PRAGMA foreign_keys = ON;'); // per connection; writes nothing
+      return;
+    }
+    // Only now that the file is known to be ours (or new) may anything be written to it.
+    try {
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;');
+      this.db.transaction(() => {
+        for (let v = version; v < migrations.length; v++) {
+          this.db.exec(migrations[v]);
+          this.db.exec(`PRAGMA user_version = ${v + 1}`);
+        }
+        this.db.exec(`PRAGMA application_id = ${APP_ID}`);
+      });
+    } catch (err) {
+      this.close();
+      if (sqliteWriteRefused(err) && !dirWritable(this.dataDir)) throw dataDirNotWritable(this.dataDir, err, this.dbPath);
+      throw err;
+    }
   }
 
   close(): void {
     this.db.close();
+    if (this.snapshotDir) rmSync(this.snapshotDir, { recursive: true, force: true });
+    this.snapshotDir = null;
   }
 
   // ---------- experiments ----------
@@ -91,6 +178,7 @@ export class LabStore {
   }
 
   createExperiment(input: { name: string; recipe: string; config: Record<string, unknown> }): Experiment {
+    this.writable('createExperiment');
     const id = newId('exp');
     const t = now();
     this.db
@@ -101,18 +189,21 @@ export class LabStore {
   }
 
   renameExperiment(id: string, name: string): Experiment {
+    this.writable('renameExperiment');
     const info = this.db.prepare('UPDATE experiments SET name = ?, updated_at = ? WHERE id = ?').run(name, now(), id);
     if (Number(info.changes) === 0) throw new LabError('NOT_FOUND', `No experiment with id ${id}`, { experimentId: id });
     return this.getExperiment(id);
   }
 
   configureExperiment(id: string, config: Record<string, unknown>): Experiment {
+    this.writable('configureExperiment');
     const info = this.db.prepare('UPDATE experiments SET config = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(config), now(), id);
     if (Number(info.changes) === 0) throw new LabError('NOT_FOUND', `No experiment with id ${id}`, { experimentId: id });
     return this.getExperiment(id);
   }
 
   deleteExperiment(id: string): void {
+    this.writable('deleteExperiment');
     this.getExperiment(id);
     const running = this.db.prepare("SELECT id FROM jobs WHERE experiment_id = ? AND status IN ('queued','running')").all(id) as { id: string }[];
     if (running.length > 0) {
@@ -127,6 +218,7 @@ export class LabStore {
   // ---------- jobs ----------
 
   createJob(input: { kind: string; experimentId: string | null; params: Record<string, unknown> }): Job {
+    this.writable('createJob');
     if (input.experimentId) this.getExperiment(input.experimentId);
     const id = newId('job');
     const t = now();
@@ -154,6 +246,7 @@ export class LabStore {
     id: string,
     patch: { status?: JobStatus; progress?: JobProgress; result?: unknown; error?: Job['error']; pid?: number | null; attemptsDelta?: number },
   ): Job {
+    this.writable('updateJob');
     // Only the columns the patch names change (progress arrives up to ten times a second per job).
     const sets: string[] = ['updated_at = ?', 'attempts = attempts + ?'];
     const values: unknown[] = [now(), patch.attemptsDelta ?? 0];
@@ -173,6 +266,7 @@ export class LabStore {
 
   /** Jobs left `running` or `queued` by a process that is gone (crash, kill, power loss) become `interrupted`. */
   markOrphanedJobsInterrupted(): Job[] {
+    if (this.readOnly) return []; // a reader owns nothing: those jobs may well be running under the owner
     const rows = this.db.prepare("SELECT id FROM jobs WHERE status IN ('running','queued')").all() as { id: string }[];
     return rows.map((r) =>
       this.updateJob(r.id, {
@@ -184,6 +278,7 @@ export class LabStore {
   }
 
   appendLog(jobId: string, level: 'info' | 'warn' | 'error', line: string): { level: string; line: string; at: string } {
+    this.writable('appendLog');
     const at = now();
     this.db.prepare('INSERT INTO job_logs (job_id, level, line, at) VALUES (?, ?, ?, ?)').run(jobId, level, line, at);
     return { level, line, at };
@@ -207,6 +302,7 @@ export class LabStore {
   }
 
   setSetting(key: string, value: unknown): void {
+    this.writable('setSetting');
     this.db
       .prepare('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
       .run(key, JSON.stringify(value), now());
@@ -216,6 +312,7 @@ export class LabStore {
 
   /** Register a file that a job wrote (atomically) under the experiment folder. */
   addArtifact(input: { experimentId: string; jobId: string | null; kind: string; relPath: string; meta?: Record<string, unknown> }): Artifact {
+    this.writable('addArtifact');
     const abs = path.join(this.experimentDir(input.experimentId), input.relPath);
     if (!abs.startsWith(this.experimentDir(input.experimentId) + path.sep)) {
       throw new LabError('INVALID_INPUT', `Artifact path ${input.relPath} leaves the experiment folder`, { path: input.relPath });
@@ -238,6 +335,7 @@ export class LabStore {
   }
 
   addResult(input: { experimentId: string; runId?: string | null; kind: string; value: unknown }): string {
+    this.writable('addResult');
     const id = newId('res');
     this.db
       .prepare('INSERT INTO results (id, experiment_id, run_id, kind, value, created_at) VALUES (?, ?, ?, ?, ?, ?)')
@@ -258,14 +356,7 @@ export class LabStore {
 type Row = Record<string, unknown>;
 
 function parseRow<T>(schema: z.ZodType<T>, value: unknown, table: string, id: unknown): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new LabError('CORRUPT_FILE', `Row ${String(id)} of table ${table} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-      table,
-      id,
-    });
-  }
-  return parsed.data;
+  return parseOr(schema, value, `Row ${String(id)} of table ${table} is invalid`, 'CORRUPT_FILE', { table, id });
 }
 
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.parse(String(v)));
@@ -302,6 +393,21 @@ function toArtifact(r: Row): Artifact {
     'artifacts',
     r.id,
   );
+}
+
+/** SQLite refusing to write or create (read-only file or directory, no -shm possible). */
+function sqliteWriteRefused(err: unknown): boolean {
+  const code = String((err as { code?: unknown } | null)?.code ?? '');
+  return code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code === 'ERR_SQLITE_ERROR' || /readonly|read-only|unable to open/i.test((err as Error)?.message ?? '');
+}
+
+function dirWritable(dir: string): boolean {
+  try {
+    accessSync(dir, fsConstants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Refuse a file that is not SQLite at all before better-sqlite3 gets a chance to touch it. */

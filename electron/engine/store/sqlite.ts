@@ -23,13 +23,19 @@ export interface SqliteDb {
 
 const require = createRequire(import.meta.url);
 
-export function openSqlite(file: string): SqliteDb {
+/**
+ * Open (or, read-write, create) the database file. `readonly` opens an existing file without ever writing
+ * to it (better-sqlite3's `readonly`, node:sqlite's `readOnly`); a WAL database on read-only media also
+ * needs its -shm file, which `LabStore` provides for by reading a snapshot when it is missing.
+ */
+export function openSqlite(file: string, opts: { readonly?: boolean } = {}): SqliteDb {
+  const readonly = opts.readonly === true;
   if (process.versions.electron) {
-    const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (f: string) => NodeSqlite };
-    return wrap(new DatabaseSync(file), () => true);
+    const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (f: string, o?: { readOnly?: boolean }) => NodeSqlite };
+    return wrap(new DatabaseSync(file, readonly ? { readOnly: true } : undefined), () => true);
   }
-  const Database = require('better-sqlite3') as new (f: string) => BetterSqlite;
-  const db = new Database(file);
+  const Database = require('better-sqlite3') as new (f: string, o?: { readonly?: boolean; fileMustExist?: boolean }) => BetterSqlite;
+  const db = readonly ? new Database(file, { readonly: true, fileMustExist: true }) : new Database(file);
   return wrap(db, () => db.open);
 }
 

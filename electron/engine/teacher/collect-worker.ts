@@ -26,7 +26,7 @@ export interface CollectTaskSpec {
 
 let env: BuiltinSimEnv | null = null;
 
-export async function runTrial(spec: CollectTaskSpec): Promise<CollectResult> {
+export async function runTrial(spec: CollectTaskSpec, ctx?: { signal?: AbortSignal }): Promise<CollectResult> {
   if (!env || env.sim.imageSize !== spec.imageSize) {
     await env?.close();
     env = await BuiltinSimEnv.create({ imageSize: spec.imageSize });
@@ -45,7 +45,7 @@ export async function runTrial(spec: CollectTaskSpec): Promise<CollectResult> {
       tailSteps: spec.tailSteps,
       naming: 'task',
       journalPerTask: true,
-    });
+    }, { signal: ctx?.signal });
   } finally {
     await policy.close?.();
   }

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LabError, invalidInput } from '../errors.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { LabError, invalidInput, parseOr } from '../errors.js';
+import { stageFile, type StagedFile } from '../util/atomic.js';
+import { commitUnit, recoverUnit, sweepTemps } from '../util/commit-unit.js';
 import { ACTION_DIM, type Episode, type PrivilegedFrame } from '../data/episode.js';
-import { appendLiberoHdf5, openLiberoHdf5 } from '../data/libero-hdf5.js';
+import { openLiberoHdf5, stageLiberoAppend } from '../data/libero-hdf5.js';
 import { readSidecar, sidecarPath, SIDECAR_VERSION, type Sidecar } from '../data/sidecar.js';
 import { SUITE_MAX_STEPS, WARMUP_STEPS } from '../data/libero-protocol.js';
 import { canStepPastEnd, type Env } from '../envs/env.js';
@@ -99,10 +100,9 @@ const journalFile = (outDir: string, suite: string, task?: number) =>
 
 function readJournal(file: string, suite: string, seed: number): Journal {
   if (!existsSync(file)) return { version: 1, suite, seed, attempts: [] };
-  const r = Journal.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  if (!r.success) throw new LabError('CORRUPT_FILE', `${file}: ${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message}`, { file });
-  if (r.data.seed !== seed) throw new LabError('CONFLICT', `${file} was collected with seed ${r.data.seed}, not ${seed}: use another output folder`, { file, seed: r.data.seed });
-  return r.data;
+  const journal = parseOr(Journal, JSON.parse(readFileSync(file, 'utf8')), file, 'CORRUPT_FILE', { file });
+  if (journal.seed !== seed) throw new LabError('CONFLICT', `${file} was collected with seed ${journal.seed}, not ${seed}: use another output folder`, { file, seed: journal.seed });
+  return journal;
 }
 
 /** Per-seed for episode (task, init): recorded with the episode. */
@@ -178,14 +178,15 @@ class Recorder {
 }
 
 /**
- * Append episodes to a LIBERO file, then their privileged per-frame facts (teacher stage, object in hand,
- * gripper contact, progress) to its sidecar (`<file>.lab.json`, fields teacher_stage, object_in_hand,
- * gripper_contact, progress): the HDF5 keeps LIBERO's layout, the extras live beside it.
+ * Stage episodes for a LIBERO file and their privileged per-frame facts (teacher stage, object in hand,
+ * gripper contact, progress) for its sidecar (`<file>.lab.json`, fields teacher_stage, object_in_hand,
+ * gripper_contact, progress): the HDF5 keeps LIBERO's layout, the extras live beside it. Nothing is
+ * replaced yet: the caller commits the staged files together with the journal (util/commit-unit.ts).
  */
-async function appendWithPrivileged(file: string, episodes: Episode[], notes: WeakMap<Episode, Record<string, unknown>>): Promise<void> {
-  const names = await appendLiberoHdf5(file, episodes);
+async function stageWithPrivileged(file: string, episodes: Episode[], notes: WeakMap<Episode, Record<string, unknown>>): Promise<StagedFile[]> {
+  const { staged, names } = await stageLiberoAppend(file, episodes);
   const withPriv = episodes.map((ep, i) => [names[i], ep] as const).filter(([, ep]) => ep.privileged);
-  if (withPriv.length === 0) return;
+  if (withPriv.length === 0) return [staged];
   const base = path.basename(file);
   const sidecar: Sidecar = existsSync(sidecarPath(file)) ? readSidecar(file) : { version: SIDECAR_VERSION, hdf5: base, demos: {} };
   for (const [demo, ep] of withPriv) {
@@ -202,7 +203,12 @@ async function appendWithPrivileged(file: string, episodes: Episode[], notes: We
       notes: { ...(sidecar.demos[demo]?.notes ?? {}), privileged: 'simulator ground truth recorded at collection', ...(notes.get(ep) ?? {}) },
     };
   }
-  await writeJsonAtomic(sidecarPath(file), sidecar);
+  try {
+    return [staged, await stageFile(sidecarPath(file), JSON.stringify(sidecar, null, 2) + '\n')];
+  } catch (err) {
+    rmSync(staged.tmp, { force: true });
+    throw err;
+  }
 }
 
 /** Per-frame privileged facts of a demo, back from the sidecar written at collection (undefined if none). */
@@ -222,7 +228,7 @@ export async function collectRollouts(
   env: Env,
   policy: Policy,
   opts: CollectOptions,
-  hooks: { onProgress?: (p: CollectProgress) => void; signal?: AbortSignal } = {},
+  hooks: { onProgress?: (p: CollectProgress) => void; signal?: AbortSignal; log?: (line: string) => void } = {},
 ): Promise<CollectResult> {
   const maxSteps = opts.maxSteps ?? SUITE_MAX_STEPS[opts.suite];
   if (!maxSteps) throw invalidInput(`no step limit known for suite ${opts.suite}: pass maxSteps`, { field: 'maxSteps' });
@@ -238,6 +244,12 @@ export async function collectRollouts(
   const taskInfo = new Map((await env.listTasks(opts.suite)).map((t) => [t.index, t]));
   if (opts.journalPerTask && opts.tasks.length !== 1) throw invalidInput('journalPerTask: collect one task per call', { field: 'tasks', value: opts.tasks });
   const jFile = journalFile(opts.outDir, opts.suite, opts.journalPerTask ? opts.tasks[0] : undefined);
+  const commitFile = `${jFile}.commit`;
+  // A commit a kill interrupted is completed first; temp files of writers that died go.
+  const completed = recoverUnit(commitFile);
+  if (completed.length) hooks.log?.(`collect: completed an interrupted commit (${completed.map((f) => path.basename(f)).join(', ')})`);
+  const swept = sweepTemps(path.join(opts.outDir, opts.suite));
+  if (swept.length) hooks.log?.(`collect: removed ${swept.length} temp file(s) left by killed writers`);
   const journal = readJournal(jFile, opts.suite, opts.seed);
   const result: CollectResult = { suite: opts.suite, files: [], successes: 0, failures: 0, skipped: 0, frames: 0, perTask: {}, seconds: 0 };
 
@@ -252,6 +264,14 @@ export async function collectRollouts(
         const info = reader.info(key);
         if (info.initIndex !== undefined) done.add(`${task}:${info.initIndex}`);
       }
+      // An episode counted as done must have its ground truth, where the env records it.
+      if (env.providesPrivileged) {
+        const side = existsSync(sidecarPath(file)) ? readSidecar(file) : null;
+        const bare = reader.demoKeys.filter((d) => !side?.demos[d]?.frames.object_in_hand);
+        if (bare.length) {
+          throw new LabError('CORRUPT_FILE', `${file}: ${bare.join(', ')} ha${bare.length === 1 ? 's' : 've'} no simulator ground truth in ${path.basename(sidecarPath(file))} (a collection killed between the two files by an earlier version): move the file and its sidecar away and collect these episodes again`, { file, demos: bare });
+        }
+      }
     } finally {
       reader.close();
     }
@@ -262,13 +282,22 @@ export async function collectRollouts(
   let attemptedThisRun = 0;
   const pending = new Map<number, { ok: Episode[]; failed: Episode[]; attempts: Journal['attempts'] }>();
 
+  // HDF5, sidecar and journal change together (one commit unit): a kill leaves all of them old or all new.
   const flush = async (task: number) => {
     const p = pending.get(task);
     if (!p || p.attempts.length === 0) return;
-    if (p.ok.length) await appendWithPrivileged(demoFile(opts.outDir, opts.suite, task, opts.naming), p.ok, epNotes);
-    if (p.failed.length) await appendWithPrivileged(failureFile(opts.outDir, opts.suite, task, opts.naming), p.failed, epNotes);
-    journal.attempts.push(...p.attempts);
-    await writeJsonAtomic(jFile, journal);
+    const staged: StagedFile[] = [];
+    try {
+      if (p.ok.length) staged.push(...(await stageWithPrivileged(demoFile(opts.outDir, opts.suite, task, opts.naming), p.ok, epNotes)));
+      if (p.failed.length) staged.push(...(await stageWithPrivileged(failureFile(opts.outDir, opts.suite, task, opts.naming), p.failed, epNotes)));
+      const next = { ...journal, attempts: [...journal.attempts, ...p.attempts] };
+      staged.push(await stageFile(jFile, JSON.stringify(next, null, 2) + '\n'));
+      await commitUnit(commitFile, staged);
+      journal.attempts = next.attempts;
+    } catch (err) {
+      for (const f of staged) rmSync(f.tmp, { force: true });
+      throw err;
+    }
     pending.set(task, { ok: [], failed: [], attempts: [] });
   };
 

@@ -6,20 +6,38 @@ import { randomBytes } from 'node:crypto';
  * Atomic file writes: write to a temp file in the same directory, fsync, then rename over the target.
  * A crash leaves either the old file or the new one, never a half-written file.
  */
-function tempName(target: string): string {
+/** The temp name a writer uses beside its target: `.<name>.<pid>.<hex>.tmp` (commit-unit.ts sweeps those of dead pids). */
+export function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+/** A file written in full under a temp name beside its target, not yet renamed over it. */
+export interface StagedFile {
+  tmp: string;
+  target: string;
+}
+
+/** Write `data` fully under a temp name beside `target` (fsynced), without replacing `target`; a failed write leaves no temp. */
+export async function stageFile(target: string, data: string | Uint8Array): Promise<StagedFile> {
   await fs.mkdir(path.dirname(target), { recursive: true });
   const tmp = tempName(target);
-  const handle = await fs.open(tmp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
   }
+  return { tmp, target };
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  const { tmp } = await stageFile(target, data);
   try {
     await fs.rename(tmp, target);
   } catch (err) {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { LabError } from '../errors.js';
+import { LabError, parseOr } from '../errors.js';
 
 /**
  * Read a JSON file the lab wrote (or a user handed it) and validate it: NOT_FOUND when it is missing,
@@ -14,11 +14,5 @@ export function readJsonFile<S extends z.ZodType>(file: string, schema: S): z.in
   } catch (err) {
     throw new LabError('CORRUPT_FILE', `${file}: not JSON (${(err as Error).message})`, { file });
   }
-  const r = schema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue?.path.join('.') ?? '';
-    throw new LabError('CORRUPT_FILE', `${file}: ${field ? `field ${field}: ` : ''}${issue?.message ?? 'invalid'}`, { file, field });
-  }
-  return r.data;
+  return parseOr(schema, raw, file, 'CORRUPT_FILE', { file });
 }

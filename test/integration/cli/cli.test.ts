@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../../electron/cli/paths.js';
+import { parseDistillConfig } from '../../../electron/engine/jobs/recipes/distill-config.js';
+import { LabStore } from '../../../electron/engine/store/lab-store.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 /** The `vla-ad` command as a user runs it: bin/vla-ad.js in a child process, on a scratch data directory. */
@@ -44,6 +46,23 @@ describe('vla-ad CLI', () => {
     const unknown = vlaAd('job', 'run', 'teleport');
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain('Unknown job kind');
+  });
+
+  it('experiment create goes through the lab API: it stores the full, defaulted distill config, as IPC and web mode do', () => {
+    const created = vlaAd('experiment', 'create', 'cli defaults');
+    expect(created.code, created.err).toBe(0);
+    const id = created.out.split('\t')[0];
+    const store = new LabStore(path.join(t.dir, 'data')); // the CLI has exited and released the data directory
+    try {
+      const config = store.getExperiment(id).config as Record<string, unknown>;
+      expect(config).toMatchObject({ teacher: { kind: 'scripted-noisy', noise: {} }, lambdas: [0.5], epochs: 30, batchSize: 32, lr: 3e-4 });
+      expect(config).toEqual(JSON.parse(JSON.stringify(parseDistillConfig({}))));
+    } finally {
+      store.close();
+    }
+    const badName = vlaAd('experiment', 'create', '  ');
+    expect(badName.code).toBe(1);
+    expect(badName.err).toContain('error [INVALID_INPUT]: experiments.create: name: name must not be empty');
   });
 
   it('renders a scene of the built-in simulator to PNG', () => {

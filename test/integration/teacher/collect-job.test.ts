@@ -102,14 +102,15 @@ describe('collect job', () => {
 
   it('names bad parameters', async () => {
     const dir = tmpDir();
+    // parseOr's form: `collect: parameter: <field>: <message>`.
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ suite: 'libero_90' }, /parameter suite/],
-      [{ suite: 'goal', episodesPerTask: 51 }, /parameter episodesPerTask/],
-      [{ suite: 'goal', teacher: { kind: 'openvla-rest' } }, /parameter teacher\.url/],
-      [{ suite: 'goal', teacher: { kind: 'websocket', url: 'http://x' } }, /parameter teacher\.url/],
-      [{ suite: 'goal', teacher: { kind: 'scripted-noisy', noise: { flipRate: 0.5 } } }, /parameter teacher\.noise\.flipRate/],
-      [{ suite: 'goal', teacher: { kind: 'scripted', expert: { retries: -1 } } }, /parameter teacher\.expert\.retries/],
-      [{ suite: 'goal', tailSteps: -1 }, /parameter tailSteps/],
+      [{ suite: 'libero_90' }, /parameter: suite/],
+      [{ suite: 'goal', episodesPerTask: 51 }, /parameter: episodesPerTask/],
+      [{ suite: 'goal', teacher: { kind: 'openvla-rest' } }, /parameter: teacher\.url/],
+      [{ suite: 'goal', teacher: { kind: 'websocket', url: 'http://x' } }, /parameter: teacher\.url/],
+      [{ suite: 'goal', teacher: { kind: 'scripted-noisy', noise: { flipRate: 0.5 } } }, /parameter: teacher\.noise\.flipRate/],
+      [{ suite: 'goal', teacher: { kind: 'scripted', expert: { retries: -1 } } }, /parameter: teacher\.expert\.retries/],
+      [{ suite: 'goal', tailSteps: -1 }, /parameter: tailSteps/],
     ];
     for (const [p, text] of cases) {
       const err = await collectJob(jobCtx(dir, p).ctx).catch((e: unknown) => e);

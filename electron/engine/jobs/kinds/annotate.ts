@@ -5,7 +5,7 @@ import { writeJsonAtomic } from '../../util/atomic.js';
 import { readLiberoHdf5 } from '../../data/libero-hdf5.js';
 import { updateSidecarDemo } from '../../data/sidecar.js';
 import { classifyEpisode, granularity, TAXONOMY_SIZES } from '../../phases/index.js';
-import { annotateDataset, planAnnotation, studentText } from '../../annotate/index.js';
+import { annotateDataset, planAnnotation, sidecarAnnotationNotes, studentText } from '../../annotate/index.js';
 import type { Episode } from '../../data/episode.js';
 import type { JobContext } from '../context.js';
 import { hdf5Files } from './dataset-files.js';
@@ -28,6 +28,8 @@ export const AnnotateParams = z
     concurrency: z.number().int().min(1).max(64).default(8),
     seed: z.number().int().default(0),
     dryRun: z.boolean().default(false),
+    /** A task the VLM could not answer after the retries: 'none' fails the job, 'offline' fills it with the offline template (counted in the result, named in the sidecar's annotator). Auth/config errors fail the job either way. */
+    fallback: z.enum(['none', 'offline']).default('none'),
     /** Write and record the granularity statistics (the taxonomy ablation's extra annotation passes skip them: same labels, same figures). */
     granularity: z.boolean().default(true),
   })
@@ -35,7 +37,7 @@ export const AnnotateParams = z
 export type AnnotateParams = z.output<typeof AnnotateParams>;
 
 /** The `annotate` job's handler: its params checked, then the typed run. */
-export const annotateJob = (ctx: JobContext) => runAnnotate(parseOr(AnnotateParams, ctx.params, 'annotate: parameter'), ctx);
+export const annotateJob = async (ctx: JobContext) => runAnnotate(parseOr(AnnotateParams, ctx.params, 'annotate: parameter'), ctx);
 
 /** Phases then descriptions for a dataset of the experiment (the typed run: the distill recipe calls it per stage). */
 export async function runAnnotate(p: AnnotateParams, ctx: JobContext) {
@@ -66,6 +68,7 @@ export async function runAnnotate(p: AnnotateParams, ctx: JobContext) {
     mode: p.mode,
     taxonomySize: p.taxonomy,
     keyframesPerSegment: p.keyframesPerSegment,
+    fallback: p.fallback,
     cacheDir: path.join(ctx.experimentDir, 'cache', 'vlm'),
     labelings,
   };
@@ -79,6 +82,7 @@ export async function runAnnotate(p: AnnotateParams, ctx: JobContext) {
   const result = await annotateDataset(episodes, options, {
     signal: ctx.signal,
     onProgress: (pr) => ctx.progress(0.1 + 0.8 * pr.fraction, `annotate: ${pr.stage} ${pr.done}/${pr.total}`),
+    onWarning: (message) => ctx.log(message, 'warn'),
   });
   ctx.throwIfCancelled();
 
@@ -96,7 +100,7 @@ export async function runAnnotate(p: AnnotateParams, ctx: JobContext) {
           annotator: frames.map((r) => r.annotator),
           annotation_status: frames.map((r) => r.status),
         },
-        notes: { taxonomy: p.taxonomy, annotator: result.summary.annotator, mode: p.mode, usedPrivileged: labeling.usedPrivileged, job: ctx.jobId },
+        notes: { taxonomy: p.taxonomy, ...sidecarAnnotationNotes(result, index), mode: p.mode, usedPrivileged: labeling.usedPrivileged, job: ctx.jobId },
       });
       index++;
     }
@@ -125,6 +129,8 @@ export async function runAnnotate(p: AnnotateParams, ctx: JobContext) {
     cachedCalls: summary.cachedCalls,
     callsSavedBySegmentMode: summary.callsSavedBySegmentMode,
     failures: summary.failures.length,
+    fallback: p.fallback,
+    annotation: summary.counts,
     costUsd: summary.ledger?.usd ?? null,
     granularity: report?.taxonomies.map((t) => ({ size: t.size, cv: t.cv.value, modifiedCv: t.modifiedCv.value })) ?? null,
   };

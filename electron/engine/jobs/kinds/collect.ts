@@ -65,7 +65,7 @@ function merge(suite: string, parts: CollectResult[], seconds: number): CollectR
 }
 
 /** The `collect` job's handler: its params checked, then the typed run. */
-export const collectJob = (ctx: JobContext) => runCollect(parseOr(CollectParams, ctx.params, 'collect: parameter'), ctx);
+export const collectJob = async (ctx: JobContext) => runCollect(parseOr(CollectParams, ctx.params, 'collect: parameter'), ctx);
 
 /** Roll the teacher out on one suite and keep its successes (the typed run: the distill recipe calls it per suite). */
 export async function runCollect(p: CollectParams, ctx: JobContext): Promise<CollectResult & { dataDir: string }> {

@@ -44,7 +44,7 @@ export const EvaluateParams = z
 export type EvaluateParams = z.output<typeof EvaluateParams>;
 
 /** The `evaluate` job's handler: its params checked, then the typed run. */
-export const evaluateJob = (ctx: JobContext) => runEvaluate(parseOr(EvaluateParams, ctx.params, 'evaluate: parameter'), ctx);
+export const evaluateJob = async (ctx: JobContext) => runEvaluate(parseOr(EvaluateParams, ctx.params, 'evaluate: parameter'), ctx);
 
 /** Closed-loop evaluation of the policies under one protocol (the typed run: the distill recipe calls it as its stage). */
 export async function runEvaluate(p: EvaluateParams, ctx: JobContext) {

@@ -57,7 +57,7 @@ function referenceLogits(x: Float32Array, n: number, w1: Float32Array, b1: Float
 }
 
 /** The `selftest` job's handler: its params checked, then the typed run. */
-export const selftestJob = (ctx: JobContext) => runSelftest(parseOr(SelftestParams, ctx.params, 'selftest: parameter'), ctx);
+export const selftestJob = async (ctx: JobContext) => runSelftest(parseOr(SelftestParams, ctx.params, 'selftest: parameter'), ctx);
 
 /** The engine self-test (the typed run). */
 export async function runSelftest(p: SelftestParams, ctx: JobContext) {

@@ -75,7 +75,7 @@ export function trainedOnOf(episodes: readonly StudentEpisode[]): TrainedOn {
 }
 
 /** The `train` job's handler: its params checked, then the typed run. */
-export const trainJob = (ctx: JobContext) => runTrain(parseOr(TrainParams, ctx.params, 'train: parameter'), ctx);
+export const trainJob = async (ctx: JobContext) => runTrain(parseOr(TrainParams, ctx.params, 'train: parameter'), ctx);
 
 /** One student on the experiment's dataset (the typed run: the distill recipe calls it per stage). */
 export async function runTrain(p: TrainParams, ctx: JobContext) {

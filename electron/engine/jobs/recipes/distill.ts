@@ -387,7 +387,7 @@ export function distillRecipe(config: DistillConfig): Stage<DistillConfig>[] {
 }
 
 /** The `distill` job's handler: the experiment's config (job params override it), then the typed run. */
-export const distillJob = (ctx: JobContext) => runDistill(parseDistillConfig(ctx.params), ctx);
+export const distillJob = async (ctx: JobContext) => runDistill(parseDistillConfig(ctx.params), ctx);
 
 /** The recipe through the pipeline (the typed run). */
 export async function runDistill(config: DistillConfig, ctx: JobContext) {

@@ -28,7 +28,7 @@ describe('a CLIP-BPE student ships its tokenizer', () => {
       writeFileSync(path.join(tokDir, 'vocab.json'), JSON.stringify(vocab));
       writeFileSync(path.join(tokDir, 'merges.txt'), ['#version: 0.2', ...merges.map((m) => m.join(' '))].join('\n'));
       const configOverrides = { ...MICRO.configOverrides, text: { ...MICRO.configOverrides.text, tokenizer: 'clip-bpe', vocabSize: n, sotToken: n - 2, eotToken: n - 1 } };
-      await trainStudent(microDataset(3, 12), { config: 'tiny', configOverrides, tokenizerDir: tokDir, epochs: 1, batchSize: 8, warmupSteps: 1, valFraction: 0.34, threads: 1, runId: 'bpe', outDir: out });
+      await trainStudent(microDataset(3, 12), { config: 'tiny', configOverrides, tokenizerDir: tokDir, epochs: 1, batchSize: 8, lr: 1e-4, warmupSteps: 1, valFraction: 0.34, threads: 1, runId: 'bpe', outDir: out });
 
       const meta = JSON.parse(readFileSync(path.join(out, 'student.json'), 'utf8'));
       expect(meta.tokenizer.vocab).toEqual(vocab);
