@@ -1,6 +1,15 @@
 import { resolve } from 'node:path';
 import { defineConfig, externalizeDepsPlugin } from 'electron-vite';
 import vue from '@vitejs/plugin-vue';
+import type { Plugin } from 'vite';
+import { CSP_META } from './electron/api/csp';
+
+/** The page's own CSP <meta>, from the one policy in electron/api/csp.ts (Electron loads the page from a file: no header). */
+const cspMeta = (): Plugin => ({
+  name: 'vla-ad-csp-meta',
+  apply: 'build',
+  transformIndexHtml: (html) => html.replace('<head>', `<head>\n    <meta http-equiv="Content-Security-Policy" content="${CSP_META}" />`),
+});
 
 /**
  * electron-vite builds four things: the main process (with the job worker as a utilityProcess entry,
@@ -27,7 +36,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(__dirname, 'renderer'),
-    plugins: [vue()],
+    plugins: [vue(), cspMeta()],
     build: {
       outDir: resolve(__dirname, 'out/renderer'),
       rollupOptions: { input: { index: resolve(__dirname, 'renderer/index.html') } },

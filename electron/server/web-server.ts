@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import path from 'node:path';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,12 @@ import { CSP } from '../api/csp.js';
  * `POST /api/<method>` with a JSON body, job events over a WebSocket at `/api/events`. Every API call
  * carries the per-launch token (Authorization: Bearer, or ?token= for the WebSocket); the Host header
  * must name the bound loopback address, which stops DNS-rebinding pages from reaching the API.
+ *
+ * No request can stop the server (any web page can send one to 127.0.0.1): a malformed URL, header or
+ * body is answered 400 with a JSON error; an API body over 1 MiB (MAX_BODY) is read to its end (up to
+ * 16 MiB more, discarded) and answered 400 INVALID_INPUT "Request body over 1048576 bytes", so the client
+ * sees the answer rather than a reset. A fault of the server itself is a 500 with the error's message and
+ * code (never a stack), logged to stderr.
  */
 export interface WebServerOptions {
   lab: Lab;
@@ -33,7 +40,8 @@ export interface WebServer {
 
 const HTTP_STATUS: Record<string, number> = { NOT_FOUND: 404, INVALID_INPUT: 400, CONFLICT: 409, UNSUPPORTED: 422, CORRUPT_FILE: 422 };
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-const MAX_BODY = 1 << 20;
+const MAX_BODY = 1 << 20; // 1 MiB: a larger API body is answered 400 INVALID_INPUT
+const MAX_DISCARD = 16 << 20; // past MAX_BODY, read (and drop) this much more so the 400 is seen, then close
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -63,8 +71,8 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
   let allowedHosts = new Set<string>();
   const hostOk = (h: string | undefined) => opts.allowRemote || (h !== undefined && allowedHosts.has(h));
 
-  const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://local');
+  const route = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const url = parseRequestUrl(req.url);
     if (!hostOk(req.headers.host)) return sendJson(res, 421, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: `Host ${req.headers.host} not allowed` } });
     if (url.pathname.startsWith('/files/')) {
       // Artifact files (videos, images) for <video>/<img>, which cannot send headers: the token rides in the query.
@@ -77,33 +85,64 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
       if (!tokenOk(auth?.startsWith('Bearer ') ? auth.slice(7) : undefined)) {
         return sendJson(res, 401, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: 'Missing or wrong token' } });
       }
+      const method = decodePath(url.pathname.slice('/api/'.length), 'API method');
       let body: unknown;
       try {
         body = await readJsonBody(req);
       } catch (err) {
+        if (err instanceof BodyTooLarge) {
+          res.setHeader('connection', 'close');
+          return sendJson(res, 400, { ok: false, error: serializeError(err.error) });
+        }
         return sendJson(res, 400, { ok: false, error: serializeError(err) });
       }
-      const result = await opts.lab.handle(decodeURIComponent(url.pathname.slice('/api/'.length)), body);
+      const result = await opts.lab.handle(method, body);
       const status = result.ok ? 200 : (HTTP_STATUS[result.error.code] ?? 500);
       return sendJson(res, status, result);
     }
-    serveStatic(opts.rendererDir, url.pathname, res);
+    return serveStatic(opts.rendererDir, url.pathname, req, res);
+  };
+
+  const server = http.createServer((req, res) => {
+    route(req, res).catch((err: unknown) => answerFault(req, res, err));
+  });
+  // A socket error (a client that resets mid-answer) is that client's business, not the server's.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Node's own rule: no answer on a socket that is gone or already in the middle of one.
+    const inFlight = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const text = JSON.stringify({ ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: `Malformed request (${err.code ?? 'parse error'})` } });
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
   });
 
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://local');
-    if (url.pathname !== '/api/events' || !hostOk(req.headers.host) || !tokenOk(url.searchParams.get('token'))) {
-      socket.write('HTTP/1.1 401 Unauthorized\r\n\r\n');
-      socket.destroy();
+    socket.on('error', () => socket.destroy()); // a reset during the handshake must not become an uncaught error
+    let ok = false;
+    try {
+      const url = parseRequestUrl(req.url);
+      ok = url.pathname === '/api/events' && hostOk(req.headers.host) && tokenOk(url.searchParams.get('token'));
+    } catch {
+      ok = false; // malformed URL: refused like a wrong token
+    }
+    if (!ok) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n', () => socket.destroy());
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const unsubscribe = opts.lab.supervisor.subscribe((event) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
+    try {
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        // Events only go out; whatever a client sends (bad frames included) closes just that socket.
+        ws.on('error', () => ws.terminate());
+        const unsubscribe = opts.lab.supervisor.subscribe((event) => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(event));
+        });
+        ws.on('close', unsubscribe);
       });
-      ws.on('close', unsubscribe);
-    });
+    } catch (err) {
+      console.error(`web mode: WebSocket upgrade failed: ${(err as Error).message}`);
+      socket.destroy();
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -134,18 +173,74 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
   res.end(text);
 }
 
+/** The request target as a URL; a malformed one is a 400. Only the path and query are used. */
+function parseRequestUrl(raw: string | undefined): URL {
+  const target = raw ?? '/';
+  try {
+    // Origin-form ("/a/b?c") is read as a path even when it starts with "//" (which new URL would take for a host).
+    return target.startsWith('/') ? new URL(`http://local${target}`) : new URL(target, 'http://local');
+  } catch {
+    throw new LabError('INVALID_INPUT', 'Malformed request URL', { url: target.slice(0, 200) });
+  }
+}
+
+/** decodeURIComponent that answers a malformed escape (or a NUL) with a 400 instead of throwing URIError. */
+function decodePath(raw: string, what: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    throw new LabError('INVALID_INPUT', `Malformed percent-encoding in the ${what}`, { path: raw.slice(0, 200) });
+  }
+  if (decoded.includes('\0')) throw new LabError('INVALID_INPUT', `NUL byte in the ${what}`, { path: raw.slice(0, 200) });
+  return decoded;
+}
+
+/** A request whose handling failed: a typed error keeps its status; anything else is a 500 without a stack. */
+function answerFault(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+  const e = serializeError(err);
+  const status = err instanceof LabError ? (HTTP_STATUS[e.code] ?? 500) : 500;
+  if (status === 500) console.error(`web mode: ${req.method} ${String(req.url).slice(0, 200)} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, { ok: false, error: e });
+}
+
+class BodyTooLarge extends Error {
+  constructor(readonly error: LabError) {
+    super(error.message);
+  }
+}
+
 function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
+    const tooLarge = () => new BodyTooLarge(new LabError('INVALID_INPUT', `Request body over ${MAX_BODY} bytes`, { limit: MAX_BODY }));
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_BODY + MAX_DISCARD) {
+      // Not worth reading: answer at once and close (the client may see a reset while it still sends).
+      settled = true;
+      req.resume();
+      return reject(tooLarge());
+    }
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new LabError('INVALID_INPUT', `Request body over ${MAX_BODY} bytes`));
-        req.destroy();
-      } else chunks.push(c);
+      if (size <= MAX_BODY) chunks.push(c);
+      else if (size > MAX_BODY + MAX_DISCARD && !settled) {
+        settled = true;
+        reject(tooLarge());
+      }
+      // Over MAX_BODY: read on and drop, so the 400 is answered after the body (a client still sending
+      // when the connection closes sees a reset, not the answer).
     });
     req.on('end', () => {
+      if (settled) return;
+      settled = true;
+      if (size > MAX_BODY) return reject(tooLarge());
       const text = Buffer.concat(chunks).toString('utf8');
       if (text.trim() === '') return resolve({});
       try {
@@ -154,7 +249,13 @@ function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
         reject(new LabError('INVALID_INPUT', `Request body is not JSON: ${(err as Error).message}`));
       }
     });
-    req.on('error', reject);
+    const aborted = () => {
+      if (settled) return;
+      settled = true;
+      reject(new LabError('INVALID_INPUT', 'Request body ended early (the client closed the connection)'));
+    };
+    req.on('error', aborted);
+    req.on('close', aborted);
   });
 }
 
@@ -162,7 +263,7 @@ function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
 function serveArtifact(lab: Lab, rest: string, req: http.IncomingMessage, res: http.ServerResponse): void {
   let file: string;
   try {
-    file = resolveArtifactFile(lab.store, decodeURIComponent(rest));
+    file = resolveArtifactFile(lab.store, decodePath(rest, 'file path'));
   } catch (err) {
     const e = serializeError(err);
     return sendJson(res, HTTP_STATUS[e.code] ?? 500, { ok: false, error: e });
@@ -178,25 +279,60 @@ function serveArtifact(lab: Lab, rest: string, req: http.IncomingMessage, res: h
       return;
     }
     res.writeHead(206, { 'content-type': type, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${size}`, 'accept-ranges': 'bytes' });
-    createReadStream(file, { start, end }).pipe(res);
-    return;
+    return streamFile(file, res, { start, end });
   }
   res.writeHead(200, { 'content-type': type, 'content-length': size, 'accept-ranges': 'bytes', 'x-content-type-options': 'nosniff' });
-  createReadStream(file).pipe(res);
+  streamFile(file, res);
 }
 
-function serveStatic(root: string, pathname: string, res: http.ServerResponse): void {
-  const rel = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
-  let file = path.normalize(path.join(root, rel));
-  if (!file.startsWith(path.resolve(root) + path.sep)) {
-    res.writeHead(403).end();
-    return;
+/** Pipe a file into a response whose headers are written; a read error (file gone) ends just that response. */
+function streamFile(file: string, res: http.ServerResponse, range?: { start: number; end: number }): void {
+  const stream = createReadStream(file, range);
+  stream.on('error', (err) => {
+    console.error(`web mode: reading ${file} failed: ${err.message}`);
+    res.destroy();
+  });
+  res.on('close', () => stream.destroy());
+  stream.pipe(res);
+}
+
+function serveStatic(root: string, pathname: string, req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return sendJson(res, 405, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: `${req.method} is not served here (the API is POST /api/<method>)` } });
+  }
+  const rel = decodePath(pathname === '/' ? '/index.html' : pathname, 'path');
+  const base = path.resolve(root);
+  let file = path.normalize(path.join(base, rel));
+  if (!file.startsWith(base + path.sep)) {
+    return sendJson(res, 403, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: 'Path leaves the app folder' } });
   }
   // History-mode routes (/experiments/…) fall back to the app shell.
-  if (!existsSync(file) || !statSync(file).isFile()) file = path.join(root, 'index.html');
+  if (!isFile(file)) file = path.join(base, 'index.html');
+  else if (!insideReal(base, file)) {
+    return sendJson(res, 403, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: 'Path leaves the app folder' } });
+  }
   const type = MIME[path.extname(file)] ?? 'application/octet-stream';
   const headers: Record<string, string> = { 'content-type': type, 'x-content-type-options': 'nosniff' };
   if (type.startsWith('text/html')) Object.assign(headers, { 'content-security-policy': CSP, 'cache-control': 'no-store' });
   res.writeHead(200, headers);
-  createReadStream(file).pipe(res);
+  if (req.method === 'HEAD') return void res.end();
+  streamFile(file, res);
+}
+
+/** Whether `file`, symlinks resolved, lies inside `root` (symlinks resolved). */
+function insideReal(root: string, file: string): boolean {
+  try {
+    return realpathSync(file).startsWith(realpathSync(root) + path.sep);
+  } catch {
+    return false;
+  }
+}
+
+function isFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../electron/cli/paths.js';
+import { CSP, CSP_META } from '../../electron/api/csp.js';
 
 /** What `npm run build` (electron-vite) must produce, checked after the build that `npm test` runs first. */
 const out = path.join(repoRoot, 'out');
@@ -23,6 +24,15 @@ describe('electron-vite build output', () => {
     expect(new Set(required)).toEqual(new Set(['electron']));
     expect(preload).toContain('exposeInMainWorld');
     expect(preload).not.toMatch(/exposeInMainWorld\([^)]*ipcRenderer\s*\)/);
+  });
+
+  it('the page carries the CSP itself, the same policy web mode sends as a header', () => {
+    const html = readFileSync(path.join(out, 'renderer', 'index.html'), 'utf8');
+    const metas = [...html.matchAll(/<meta http-equiv="Content-Security-Policy" content="([^"]+)"/g)].map((m) => m[1]);
+    expect(metas).toEqual([CSP_META]);
+    // the meta is the header less only what a <meta> cannot carry
+    expect(CSP.split('; ').filter((d) => !CSP_META.split('; ').includes(d))).toEqual(["frame-ancestors 'none'"]);
+    expect(CSP_META).toContain("script-src 'self'");
   });
 
   it('the renderer bundle contains no engine or Node code', () => {

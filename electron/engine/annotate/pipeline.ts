@@ -664,7 +664,7 @@ function incomplete(client: VlmClient, counts: AnnotationCounts, failures: reado
   return new LabError(
     'REMOTE_ERROR',
     `VLM annotation failed for ${counts.failed} of ${counts.tasks} tasks (${counts.failedFrames} of ${counts.frames} frames; ${text}) at ${client.endpointText}; first: ${failureText(failures[0])}. ` +
-      `Nothing was written. The answers received are cached, so a re-run asks only for the failed tasks; the parameter fallback: 'offline' fills them with the offline template instead (counted, and named in the annotator label).`,
+      `Nothing was written. Answers received are cached, so a re-run pays only for the tasks that got none (answers that failed validation are kept and fail again); the parameter fallback: 'offline' fills failed tasks with the offline template instead (counted, and named in the annotator label).`,
     { kind: 'incomplete', endpoint: { ...client.endpoint }, counts, byKind, failures: failures.slice(0, 20).map((f) => ({ ...f, message: f.message.slice(0, 300) })) },
   );
 }

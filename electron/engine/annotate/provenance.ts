@@ -132,10 +132,10 @@ export function fallbackNote(p: Omit<AnnotationProvenance, 'note'>): string | nu
   const parts: string[] = [];
   if (p.fallbackFrames > 0) {
     const tasks = p.fallbackTasks !== null && p.tasks !== null ? ` (${p.fallbackTasks} of ${plural(p.tasks, 'annotation task')})` : '';
-    parts.push(`${plural(p.fallbackFrames, 'frame')} of ${p.frames.toLocaleString('en-US')}${tasks} carry offline template text (${OFFLINE_ANNOTATOR}) where ${model} failed`);
+    parts.push(`${plural(p.fallbackFrames, 'frame')} of ${p.frames.toLocaleString('en-US')}${tasks} ${p.fallbackFrames === 1 ? 'carries' : 'carry'} offline template text (${OFFLINE_ANNOTATOR}) where ${model} failed`);
   }
-  if (p.failedFrames > 0) parts.push(`${plural(p.failedFrames, 'frame')} of ${p.frames.toLocaleString('en-US')} have no description (the VLM failed, phase label only)`);
-  if (p.offlineFrames > 0) parts.push(`${plural(p.offlineFrames, 'frame')} of ${p.frames.toLocaleString('en-US')} were described by the offline annotator (${OFFLINE_ANNOTATOR}), not a VLM`);
+  if (p.failedFrames > 0) parts.push(`${plural(p.failedFrames, 'frame')} of ${p.frames.toLocaleString('en-US')} ${p.failedFrames === 1 ? 'has' : 'have'} no description (the VLM failed, phase label only)`);
+  if (p.offlineFrames > 0) parts.push(`${plural(p.offlineFrames, 'frame')} of ${p.frames.toLocaleString('en-US')} ${p.offlineFrames === 1 ? 'was' : 'were'} described by the offline annotator (${OFFLINE_ANNOTATOR}), not a VLM`);
   if (parts.length === 0) return null;
   return `Descriptions: ${parts.join('; ')}. Rows trained on descriptions are not purely VLM-annotated.`;
 }

@@ -215,10 +215,9 @@ export function loadClipTokenizer(dir: string): ClipBpeTokenizer {
   const vj = path.join(dir, 'vocab.json');
   const mt = path.join(dir, 'merges.txt');
   if (!existsSync(vj) || !existsSync(mt)) throw new LabError('NOT_FOUND', `no tokenizer.json nor vocab.json + merges.txt in ${dir}`, { file: dir });
-  const v = z.record(z.string(), z.number().int().nonnegative()).safeParse(readJson(vj));
-  if (!v.success) throw new LabError('CORRUPT_FILE', `${vj}: expected {token: id}`, { file: vj });
+  const vocab = parseOr(z.record(z.string(), z.number().int().nonnegative()), readJson(vj), `${vj}: expected {token: id}`, 'CORRUPT_FILE', { file: vj });
   const lines = readFileSync(mt, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#version'));
-  return new ClipBpeTokenizer(new Map(Object.entries(v.data)), lines.map((l) => parseMerge(l.trimEnd(), mt)), vj);
+  return new ClipBpeTokenizer(new Map(Object.entries(vocab)), lines.map((l) => parseMerge(l.trimEnd(), mt)), vj);
 }
 
 /**

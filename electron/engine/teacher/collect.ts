@@ -82,6 +82,8 @@ const Journal = z.object({
   version: z.literal(1),
   suite: z.string(),
   seed: z.number(),
+  /** The teacher's name (absent in journals written before it was recorded). */
+  teacher: z.string().optional(),
   attempts: z.array(z.object({ task: z.number().int(), init: z.number().int(), success: z.boolean(), steps: z.number().int() })),
 });
 type Journal = z.infer<typeof Journal>;
@@ -98,11 +100,15 @@ export const failureFile = (outDir: string, suite: string, task: number, naming:
 const journalFile = (outDir: string, suite: string, task?: number) =>
   path.join(outDir, suite, task === undefined ? 'collect-state.json' : `task_${task}.collect-state.json`);
 
-function readJournal(file: string, suite: string, seed: number): Journal {
-  if (!existsSync(file)) return { version: 1, suite, seed, attempts: [] };
+function readJournal(file: string, suite: string, seed: number, teacher: string): Journal {
+  if (!existsSync(file)) return { version: 1, suite, seed, teacher, attempts: [] };
   const journal = parseOr(Journal, JSON.parse(readFileSync(file, 'utf8')), file, 'CORRUPT_FILE', { file });
   if (journal.seed !== seed) throw new LabError('CONFLICT', `${file} was collected with seed ${journal.seed}, not ${seed}: use another output folder`, { file, seed: journal.seed });
-  return journal;
+  // Another teacher's episodes are not this teacher's "already done" ones.
+  if (journal.teacher !== undefined && journal.teacher !== teacher) {
+    throw new LabError('CONFLICT', `${file} holds episodes of teacher ${journal.teacher}, not ${teacher}: collect into another experiment (or output folder)`, { file, teacher: journal.teacher, asked: teacher });
+  }
+  return { ...journal, teacher: journal.teacher ?? teacher };
 }
 
 /** Per-seed for episode (task, init): recorded with the episode. */
@@ -250,7 +256,7 @@ export async function collectRollouts(
   if (completed.length) hooks.log?.(`collect: completed an interrupted commit (${completed.map((f) => path.basename(f)).join(', ')})`);
   const swept = sweepTemps(path.join(opts.outDir, opts.suite));
   if (swept.length) hooks.log?.(`collect: removed ${swept.length} temp file(s) left by killed writers`);
-  const journal = readJournal(jFile, opts.suite, opts.seed);
+  const journal = readJournal(jFile, opts.suite, opts.seed, teacher);
   const result: CollectResult = { suite: opts.suite, files: [], successes: 0, failures: 0, skipped: 0, frames: 0, perTask: {}, seconds: 0 };
 
   // What is already done: demos in the HDF5 (the source of truth for successes) and journaled attempts.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { ActionStats } from '../data/normalize.js';
 import { frameBatches, splitEpisodes, type FrameRef } from '../data/batching.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { LabError } from '../errors.js';
 import { InferSession, TrainSession } from '../graph/index.js';
 import { type StudentConfig, countParams, studentConfig } from '../model/config.js';
@@ -80,10 +81,20 @@ function baseWeights(c: StudentConfig, o: TrainOptions): Weights {
   return loadHfClip(o.init.dir, c, { seed: o.init.seed, stretch: o.init.stretch }).weights;
 }
 
-/** The options that must not change across a resume (everything that shapes the run except epochs). */
-function resumeKey(o: TrainOptions): string {
+/** The options that must not change across a resume (everything that shapes the run except epochs and threads). */
+function resumeFields(o: TrainOptions): Record<string, unknown> {
   const { epochs: _e, threads: _t, ...rest } = o;
-  return JSON.stringify(rest);
+  return rest;
+}
+
+/** The options a resume would change, as `name saved → asked` (empty when the run may resume). */
+export function resumeConflicts(saved: TrainOptions, asked: TrainOptions): string[] {
+  const a = resumeFields(saved) as Record<string, unknown>;
+  const b = resumeFields(asked) as Record<string, unknown>;
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => canonicalJson(a[k]) !== canonicalJson(b[k]))
+    .sort()
+    .map((k) => `${k} ${canonicalJson(a[k]) ?? 'unset'} → ${canonicalJson(b[k]) ?? 'unset'}`);
 }
 
 /**
@@ -142,7 +153,10 @@ export async function trainStudent(
     // TrainSession.save wraps our run state as { adamw, user }
     const cc = CheckpointConfig.safeParse((loaded.config as { user?: unknown } | null)?.user);
     if (!cc.success) throw new LabError('CORRUPT_FILE', `${latest.data.prefix}: checkpoint without run state`, { file: latest.data.prefix });
-    if (resumeKey(parseTrainOptions(cc.data.options)) !== resumeKey(o)) throw new LabError('CONFLICT', `resume: options differ from the checkpoint's (only epochs and threads may change)`, { field: 'options' });
+    const conflicts = resumeConflicts(parseTrainOptions(cc.data.options), o);
+    if (conflicts.length) {
+      throw new LabError('CONFLICT', `resume: options differ from the checkpoint's: ${conflicts.join('; ')} (only epochs and threads may change; use another run id to train with these)`, { field: 'options', differences: conflicts });
+    }
     history = cc.data.history as EpochMetrics[];
     startEpoch = cc.data.epoch + 1;
     resumedFrom = cc.data.epoch;

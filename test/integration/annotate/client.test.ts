@@ -93,7 +93,7 @@ describe('VlmClient against a local OpenAI-compatible server', () => {
   it('reports an unknown model (404) and an oversized request (413) without retrying', async () => {
     const client = await setup(() => ({ content: 'x' }), { model: 'qwen-nonexistent' });
     const err = await remoteError(client.chat({ messages: msg() }));
-    expect(err.details).toMatchObject({ kind: 'model_not_found', status: 404, attempts: 1 });
+    expect(err.details).toMatchObject({ kind: 'config', reason: 'model_not_found', status: 404, attempts: 1, endpoint: { baseUrl: server!.url, model: 'qwen-nonexistent' } });
     expect(err.message).toMatch(/qwen-nonexistent/);
     await server!.close();
 
@@ -111,10 +111,10 @@ describe('VlmClient against a local OpenAI-compatible server', () => {
     expect(server!.statuses).toEqual([400, 400, 200, 200]);
   });
 
-  it('retries a 200 whose body is not a chat completion, then reports bad_response', async () => {
+  it('retries a 200 whose body is not a chat completion once, then reports bad_response', async () => {
     const client = await setup(() => ({ raw: '<html>proxy error</html>' }), { maxRetries: 2 });
     const err = await remoteError(client.chat({ messages: msg() }));
-    expect(err.details).toMatchObject({ kind: 'bad_response', attempts: 3 });
+    expect(err.details).toMatchObject({ kind: 'bad_response', attempts: 2 });
   });
 
   it('reports an unreachable endpoint', async () => {

@@ -117,7 +117,7 @@ describe('annotateDataset against a local VLM server', () => {
       if (q.phase === 'grasping' && !q.strict) return { content: JSON.stringify({ phase: 'grasping', description: 'The gripper is now in the transporting stage. It moves.' }) };
       return { content: goodContent(q) };
     };
-    const opts = await options(handler);
+    const opts = await options(handler, { fallback: 'offline' });
     const r = await annotateDataset(episodes.slice(0, 2), opts);
     const frames = r.episodes.flatMap((e) => e.frames);
     const idle = frames.filter((f) => f.phase9 === 'idle');
@@ -131,8 +131,16 @@ describe('annotateDataset against a local VLM server', () => {
     expect(server!.requests.filter((q) => q.strict).length).toBeGreaterThanOrEqual(r.summary.failures.length + 3);
     expect(frames.find((f) => f.phase9 === 'operating')!.tuple).toEqual({ object: 'drawer-handle', direction: 'outward' });
 
-    const strictOnly = await annotateDataset(episodes.slice(0, 1), { ...opts, fallbackToOffline: false, cacheDir: freshDir() });
-    expect(strictOnly.episodes[0].frames.filter((f) => f.phase9 === 'idle').every((f) => f.status === 'failed' && f.description === null)).toBe(true);
+    expect(r.summary.counts.fallback).toBe(r.summary.failures.length);
+    expect(r.summary.annotator).toMatch(/^vlm:qwen2\.5-vl-7b-instruct \(offline fallback for \d+ of \d+ tasks, \d+ of \d+ frames\)$/);
+
+    // Without the opt-in fallback the answers that never validate fail the annotation, counted.
+    const err = await annotateDataset(episodes.slice(0, 1), { ...opts, fallback: 'none', cacheDir: freshDir() }).then(
+      () => null,
+      (e: unknown) => e as LabError,
+    );
+    expect(err?.details).toMatchObject({ kind: 'incomplete', byKind: { invalid_answer: expect.any(Number) } });
+    expect(err?.message).toMatch(/VLM annotation failed for \d+ of \d+ tasks .*invalid_answer/);
   });
 
   it('survives 429s, 5xx and slow responses', async () => {
@@ -153,21 +161,27 @@ describe('annotateDataset against a local VLM server', () => {
     expect(server!.statuses.filter((s) => s === 502).length).toBeGreaterThan(0);
   });
 
-  it('marks every frame clearly on 401 / unknown model, without hammering the server', async () => {
-    let opts = await options(goodHandler, { fallbackToOffline: false }, { apiKey: 'right' });
+  it('fails at once on 401 / unknown model, even with the offline fallback, without hammering the server', async () => {
+    let opts = await options(goodHandler, { fallback: 'offline' }, { apiKey: 'right' });
     opts.endpoint!.apiKey = 'wrong-key-123456';
-    let r = await annotateDataset(episodes.slice(0, 1), opts);
-    expect(r.summary.status.failed).toBe(r.summary.frames);
-    expect(r.episodes[0].frames.every((f) => f.error?.kind === 'auth')).toBe(true);
+    let err = (await annotateDataset(episodes.slice(0, 1), opts).then(
+      () => null,
+      (e: unknown) => e,
+    )) as LabError;
+    expect(err).toBeInstanceOf(LabError);
+    expect(err.details).toMatchObject({ kind: 'auth', status: 401, endpoint: { baseUrl: server!.url, model: 'qwen2.5-vl-7b-instruct' } });
     expect(server!.statuses.length).toBeLessThanOrEqual(16); // only what was in flight before the first 401
-    expect(JSON.stringify(r)).not.toContain('wrong-key-123456');
+    expect(JSON.stringify({ m: err.message, d: err.details })).not.toContain('wrong-key-123456');
     await server!.close();
 
-    opts = await options(goodHandler, {});
+    opts = await options(goodHandler, { fallback: 'offline' });
     opts.endpoint!.model = 'qwen-missing';
-    r = await annotateDataset(episodes.slice(0, 1), opts);
-    expect(r.summary.status.fallback).toBe(r.summary.frames);
-    expect(r.summary.failures[0]).toMatchObject({ kind: 'model_not_found' });
+    err = (await annotateDataset(episodes.slice(0, 1), opts).then(
+      () => null,
+      (e: unknown) => e,
+    )) as LabError;
+    expect(err.details).toMatchObject({ kind: 'config', reason: 'model_not_found', status: 404 });
+    expect(err.message).toContain('qwen-missing');
   });
 
   it('halves images the server rejects as too large, and marks what still does not fit', async () => {
@@ -180,7 +194,7 @@ describe('annotateDataset against a local VLM server', () => {
     expect(r.summary.status.ok).toBe(r.summary.frames); // singles fit at 32×32, the 5-image prompt at 16×16
     await server!.close();
 
-    const tiny = await options(goodHandler, {}, { maxBodyBytes: 1500 });
+    const tiny = await options(goodHandler, { fallback: 'offline' }, { maxBodyBytes: 1500 });
     const r2 = await annotateDataset([ep], tiny);
     expect(r2.summary.failures.every((f) => f.kind === 'too_large')).toBe(true);
     expect(r2.summary.status.fallback).toBe(r2.summary.frames);
@@ -209,12 +223,17 @@ describe('annotateDataset against a local VLM server', () => {
     expect(r.summary.status.ok).toBe(r.summary.frames);
   });
 
-  it('reports an unreachable endpoint per frame and continues', async () => {
+  it('reports an unreachable endpoint per frame (offline fallback), or fails naming the count', async () => {
     const s = await startFakeVlm();
     const url = s.url;
     await s.close();
-    const r = await annotateDataset(episodes.slice(0, 1), { endpoint: { baseUrl: url, model: 'm', maxRetries: 1, backoffBaseMs: 1 } });
+    const r = await annotateDataset(episodes.slice(0, 1), { endpoint: { baseUrl: url, model: 'm', maxRetries: 1, backoffBaseMs: 1 }, fallback: 'offline' });
     expect(r.summary.status.fallback).toBe(r.summary.frames);
     expect(r.summary.failures.every((f) => f.kind === 'unreachable')).toBe(true);
+    const err = (await annotateDataset(episodes.slice(0, 1), { endpoint: { baseUrl: url, model: 'm', maxRetries: 1, backoffBaseMs: 1 } }).then(
+      () => null,
+      (e: unknown) => e,
+    )) as LabError;
+    expect(err.details).toMatchObject({ kind: 'incomplete', byKind: { unreachable: r.summary.tasks } });
   });
 });

@@ -34,4 +34,15 @@ describe('collect resume and ground truth', () => {
     await expect(again).rejects.toMatchObject({ code: 'CORRUPT_FILE', details: { file, demos: ['demo_1'] } });
     await expect(collectRollouts(env, await makePolicy({ kind: 'scripted' }, { seed: 0 }), { ...opts, episodesPerTask: 3 })).rejects.toThrow(/demo_1 has no simulator ground truth/);
   }, 60_000);
+
+  it('does not count another teacher\'s episodes as done: CONFLICT naming both', async () => {
+    const dir = `${tmp.dir}/other-teacher`;
+    const opts = { suite: 'goal', tasks: [7], episodesPerTask: 1, seed: 0, outDir: dir, flushEvery: 1 };
+    expect((await collectRollouts(env, await makePolicy({ kind: 'scripted' }, { seed: 0 }), opts)).successes).toBe(1);
+    const noisy = await makePolicy({ kind: 'scripted-noisy', noise: {} }, { seed: 0 });
+    await expect(collectRollouts(env, noisy, { ...opts, episodesPerTask: 2 })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/holds episodes of teacher scripted-expert.*not scripted-expert\+noise/),
+    });
+  }, 60_000);
 });

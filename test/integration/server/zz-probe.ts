@@ -1,0 +1,13 @@
+import { startServerChild } from './server-child.js';
+const s = await startServerChild();
+console.log('up', s.origin);
+const r1 = await fetch(s.origin + '/%E0%A4%A').then(r => r.status + ' ' + r.headers.get('content-type')).catch(e => 'ERR ' + e.message);
+console.log(r1);
+const r2 = await fetch(s.origin + '/api/%E0%A4%A', { method: 'POST', headers: { authorization: 'Bearer ' + s.token }, body: '{}' }).then(async r => r.status + ' ' + await r.text()).catch(e => 'ERR ' + e.message);
+console.log(r2);
+const big = 'x'.repeat((1 << 20) + 10);
+const r3 = await fetch(s.origin + '/api/experiments.list', { method: 'POST', headers: { authorization: 'Bearer ' + s.token }, body: big }).then(async r => r.status + ' ' + await r.text()).catch(e => 'ERR ' + e.message + ' ' + e.cause);
+console.log(r3);
+const r4 = await fetch(s.origin + '/').then(r => r.status);
+console.log(r4, s.exited(), s.stderr());
+await s.stop();
