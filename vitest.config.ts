@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // browser against the built renderer and is started by scripts/run-e2e.js after `npm run build`.
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/faults/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -103,17 +103,38 @@ export async function startWebServer(opts: WebServerOptions): Promise<WebServer>
     return serveStatic(opts.rendererDir, url.pathname, req, res);
   };
 
-  const server = http.createServer((req, res) => {
+  // A missing Host is refused by hostOk with a JSON answer (Node's own check would answer an empty 400).
+  const server = http.createServer({ requireHostHeader: false }, (req, res) => {
     route(req, res).catch((err: unknown) => answerFault(req, res, err));
   });
-  // A socket error (a client that resets mid-answer) is that client's business, not the server's.
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    res.setHeader('connection', 'close');
+    sendJson(res, 417, { ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: 'Only "Expect: 100-continue" is understood' } });
+  });
+  // A request the parser rejects (bad request line, header or framing) gets a 400 JSON answer — or, where
+  // an answer to it has already begun, that answer is finished first — and the connection is closed.
+  const faulted = new WeakSet<Duplex>();
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    // Node's own rule: no answer on a socket that is gone or already in the middle of one.
-    const inFlight = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage;
-    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) return void socket.destroy();
+    if (faulted.has(socket)) return;
+    faulted.add(socket);
+    const inFlight = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage; // as Node's own handler checks
+    if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    if (inFlight?.headersSent) {
+      const done = () => socket.destroy();
+      inFlight.once('finish', done).once('close', done);
+      setTimeout(done, 10_000).unref();
+      return;
+    }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const text = JSON.stringify({ ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: `Malformed request (${err.code ?? 'parse error'})` } });
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`, () => socket.destroy());
+  });
+
+  // CONNECT (a proxy request) would otherwise take the socket with it, unanswered.
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    const text = JSON.stringify({ ok: false, error: { name: 'LabError', code: 'INVALID_INPUT', message: 'CONNECT is not served here' } });
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`, () => socket.destroy());
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });

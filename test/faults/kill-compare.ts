@@ -99,10 +99,23 @@ export async function compareHdf5Trees(refRoot: string, gotRoot: string): Promis
   return { files: refFiles, demos, differences };
 }
 
-/** A sidecar's JSON with the fields that name the job that wrote them (different jobs in the two runs) removed. */
+/**
+ * A sidecar's JSON without what differs by construction between two runs: the job that wrote it (`notes.job`)
+ * and, of the annotation counts, the split of the answers into paid now / from the cache (their sum is kept).
+ */
 export function normalizedSidecar(file: string): unknown {
   const side = JSON.parse(readFileSync(file, 'utf8')) as { demos?: Record<string, { notes?: Record<string, unknown> }> };
-  for (const d of Object.values(side.demos ?? {})) if (d.notes) delete d.notes.job;
+  for (const d of Object.values(side.demos ?? {})) {
+    if (!d.notes) continue;
+    delete d.notes.job;
+    // How an answer was obtained (paid now or read from the cache a killed attempt filled) is provenance, not content.
+    const a = d.notes.annotation as Record<string, unknown> | undefined;
+    if (a && typeof a.vlm === 'number' && typeof a.cached === 'number') {
+      a.answered = a.vlm + a.cached;
+      delete a.vlm;
+      delete a.cached;
+    }
+  }
   return side;
 }
 

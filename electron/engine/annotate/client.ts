@@ -55,7 +55,7 @@ export type VlmConfigReason = 'model_not_found' | 'not_found';
 
 /** A 4xx body that says the model is unknown (OpenAI, DashScope, vLLM, Ollama, LM Studio wordings). */
 const MODEL_UNKNOWN =
-  /model_not_found|model_not_exist|invalid_model|unknown[ _-]model|invalid model|unsupported model|no such model|model\b[^.\n]{0,120}?\b(?:not found|does not exist|doesn't exist|not exist|is unknown|unknown|is not available|not available)/i;
+  /model_not_found|model_not_exist|invalid_model|unknown[ _-]model\b|invalid model name|no such model|model\b[^.\n]{0,80}?\b(?:not found|does not exist|doesn't exist|not exist|is unknown)/i;
 
 /** The base URL as it may be shown: no user:password, no query string or fragment (either could hold a key). */
 export function displayBaseUrl(baseUrl: string): string {

@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { BuiltinSimEnv } from './builtin-sim.js';
-import type { Env } from './env.js';
-import { LiberoBridgeEnv } from './libero-bridge.js';
 
 /**
  * Every environment as data, and one `makeEnv(spec)`: the built-in simulator (MuJoCo in WASM, the
- * three built-in suites) or real LIBERO through the bridge script run by the user's LIBERO Python.
+ * three built-in suites) or real LIBERO through the bridge script run by the user's LIBERO Python;
+ * `makeEnv(spec)` (make-env.ts) builds it.
  */
 const Builtin = z
   .object({
@@ -32,12 +30,3 @@ const LiberoBridge = z
 export const EnvSpec = z.discriminatedUnion('kind', [Builtin, LiberoBridge]);
 export type EnvSpec = z.output<typeof EnvSpec>;
 export type EnvSpecInput = z.input<typeof EnvSpec>;
-
-export async function makeEnv(spec: EnvSpec): Promise<Env> {
-  switch (spec.kind) {
-    case 'builtin':
-      return BuiltinSimEnv.create({ imageSize: spec.imageSize, renderImages: spec.renderImages });
-    case 'libero-bridge':
-      return new LiberoBridgeEnv({ python: spec.python, script: spec.script, args: spec.args, timeoutMs: spec.timeoutMs, startTimeoutMs: spec.startTimeoutMs });
-  }
-}

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { parseOr } from '../errors.js';
 import type { Env } from '../envs/env.js';
-import { EnvSpec, makeEnv } from '../envs/spec.js';
-import { makePolicy } from '../policies/spec.js';
+import { EnvSpec } from '../envs/spec.js';
+import { makeEnv } from '../envs/make-env.js';
+import { makePolicy } from '../policies/make-policy.js';
 import type { Policy } from '../policies/types.js';
 import { PolicyEntrySchema } from './policy-entry.js';
 import type { TrialSpec } from './protocol.js';

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Job, JobEvent } from '../../api/schemas.js';
+import { checkJobParams } from './job-params.js';
 import { LabError } from '../errors.js';
 import type { LabStore } from '../store/lab-store.js';
 import { FromWorker, type JobProcess, type SpawnJobProcess } from './protocol.js';
@@ -46,6 +47,7 @@ export class JobSupervisor {
 
   start(kind: string, experimentId: string | null, params: Record<string, unknown>): Job {
     if (!isJobKind(kind)) throw new LabError('INVALID_INPUT', unknownJobKindMessage(kind), { kind });
+    checkJobParams(kind, params); // before any row or worker exists
     const job = this.store.createJob({ kind, experimentId, params });
     return this.launch(job);
   }

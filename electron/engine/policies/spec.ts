@@ -1,17 +1,11 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { invalidInput } from '../errors.js';
-import { NoopPolicy, RandomPolicy } from './baselines.js';
-import { NoiseOptions, NoisyPolicy } from './noise.js';
-import { OpenVlaRestPolicy } from './openvla-rest.js';
-import { ScriptedExpert } from './scripted-expert.js';
-import { StudentOnnxPolicy } from './student-onnx.js';
-import type { Policy } from './types.js';
-import { WebsocketPolicy } from './websocket-policy.js';
+import { NoiseOptions } from './noise.js';
 
 /**
  * Every policy as data: one `PolicySpec` (job parameters, worker messages, the recipe's teacher, the
- * evaluate job's policies, the CLI, the UI's forms), and one `makePolicy(spec)`. A teacher collects and is
+ * evaluate job's policies, the CLI, the UI's forms); `makePolicy(spec)` (make-policy.ts) builds it. This
+ * file holds only the schemas, so validating a spec loads no policy code. A teacher collects and is
  * evaluated with the very same spec, so the settings it collected with are the ones it is evaluated with.
  * Every spec yields a policy whose randomness comes only from recorded seeds, so a rollout is reproducible.
  */
@@ -102,33 +96,3 @@ export const TeacherSpec = PolicySpec.refine((s) => (TEACHER_KINDS as readonly s
 
 /** Does this policy read the simulator's privileged state (so it runs only on the built-in simulator)? */
 export const needsPrivileged = (s: PolicySpec) => s.kind === 'scripted' || s.kind === 'scripted-noisy';
-
-export interface MakePolicyOptions {
-  /** The rollout seed root (the noisy teacher's noise seed). */
-  seed: number;
-  /** Resolves a student's relative `file` (the experiment folder). */
-  baseDir?: string;
-  tokenizerDir?: string;
-  /** Server timeouts (ms), where the spec sets none. */
-  timeoutMs?: number;
-}
-
-export async function makePolicy(spec: PolicySpec, opts: MakePolicyOptions): Promise<Policy> {
-  const timeout = (t?: number) => ((t ?? opts.timeoutMs) !== undefined ? { timeoutMs: t ?? opts.timeoutMs } : {});
-  switch (spec.kind) {
-    case 'scripted':
-      return new ScriptedExpert(spec.expert);
-    case 'scripted-noisy':
-      return new NoisyPolicy(new ScriptedExpert(spec.expert), { ...spec.noise, seed: opts.seed });
-    case 'openvla-rest':
-      return new OpenVlaRestPolicy({ url: spec.url, unnormKey: spec.unnormKey, doubleEncode: spec.doubleEncode, gripper: spec.gripper, ...timeout(spec.timeoutMs) });
-    case 'websocket':
-      return new WebsocketPolicy({ url: spec.url, replanSteps: spec.replanSteps, ...timeout(spec.timeoutMs) });
-    case 'student':
-      return StudentOnnxPolicy.create(path.resolve(opts.baseDir ?? process.cwd(), spec.file), { textMode: spec.textMode, ep: spec.ep, threads: spec.threads, tokenizerDir: opts.tokenizerDir });
-    case 'random':
-      return new RandomPolicy();
-    case 'noop':
-      return new NoopPolicy();
-  }
-}

@@ -1,6 +1,7 @@
 import { collectRollouts, type CollectResult } from './collect.js';
 import { BuiltinSimEnv } from '../envs/builtin-sim.js';
-import { makePolicy, TeacherSpec } from '../policies/spec.js';
+import { TeacherSpec } from '../policies/spec.js';
+import { makePolicy } from '../policies/make-policy.js';
 import { parseOr } from '../errors.js';
 
 /**

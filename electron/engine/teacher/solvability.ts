@@ -3,7 +3,7 @@ import { LabError } from '../errors.js';
 import { WARMUP_STEPS } from '../data/libero-protocol.js';
 import { BuiltinSimEnv } from '../envs/builtin-sim.js';
 import type { ExpertOptions } from '../policies/scripted-expert.js';
-import { makePolicy } from '../policies/spec.js';
+import { makePolicy } from '../policies/make-policy.js';
 import type { Policy } from '../policies/types.js';
 import { runRollout } from '../rollout/loop.js';
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ActionStats } from '../data/normalize.js';
@@ -83,8 +83,28 @@ function baseWeights(c: StudentConfig, o: TrainOptions): Weights {
 
 /** The options that must not change across a resume (everything that shapes the run except epochs and threads). */
 function resumeFields(o: TrainOptions): Record<string, unknown> {
-  const { epochs: _e, threads: _t, ...rest } = o;
+  const { epochs: _e, threads: _t, keepCheckpoints: _k, ...rest } = o;
   return rest;
+}
+
+const checkpointPrefix = (epoch: number) => `checkpoints/epoch-${String(epoch).padStart(4, '0')}`;
+
+/**
+ * Keep the latest `keep` epochs' checkpoints and the best one (lowest validation loss of the full path,
+ * recorded in best.json); remove the rest. Called after the latest pointer moved, so the checkpoint a
+ * resume needs is never among those removed.
+ */
+async function pruneCheckpoints(outDir: string, history: readonly EpochMetrics[], keep: number): Promise<void> {
+  const scored = history.filter((m) => m.val !== null);
+  const best = scored.length ? scored.reduce((a, b) => (b.val!.full.loss < a.val!.full.loss ? b : a)) : null;
+  if (best) await writeJsonAtomic(path.join(outDir, 'best.json'), { epoch: best.epoch, prefix: checkpointPrefix(best.epoch), valLoss: best.val!.full.loss });
+  const last = history.at(-1)?.epoch ?? 0;
+  const kept = new Set<number>([...(best ? [best.epoch] : []), ...Array.from({ length: keep }, (_, i) => last - i)]);
+  const dir = path.join(outDir, 'checkpoints');
+  for (const name of readdirSync(dir)) {
+    const m = /^epoch-(\d+)\.(json|safetensors)$/.exec(name);
+    if (m && !kept.has(Number(m[1]))) rmSync(path.join(dir, name), { force: true });
+  }
 }
 
 /** The options a resume would change, as `name saved → asked` (empty when the run may resume). */
@@ -208,9 +228,10 @@ export async function trainStudent(
     };
     history.push(m);
     // checkpoint: new files first, then the pointer; the previous checkpoint stays until the next one lands
-    const prefix = `checkpoints/epoch-${String(epoch).padStart(4, '0')}`;
+    const prefix = checkpointPrefix(epoch);
     await session.save(path.join(outDir, prefix), { epoch, options: o, stats, textLength, history });
     await writeJsonAtomic(latestFile, { epoch, prefix });
+    await pruneCheckpoints(outDir, history, o.keepCheckpoints);
     await writeJsonAtomic(path.join(outDir, 'metrics.json'), { runId: o.runId, options: o, chunkWeights, dimWeights: o.dimWeights, history });
     hooks.onProgress?.({ phase: 'checkpoint', epoch, epochs: o.epochs, step: session.stepCount, totalSteps, metrics: m });
   }

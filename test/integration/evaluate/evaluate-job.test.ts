@@ -81,10 +81,13 @@ describe('evaluate job over the job supervisor', () => {
   it('refuses bad parameters with a typed error naming them', async () => {
     const { lab } = env;
     const exp = lab.store.createExperiment({ name: 'eval-bad', recipe: 'distill', config: {} });
-    const bad = await lab.supervisor.waitFor(lab.supervisor.start('evaluate', exp.id, { policies: [{ id: 'x', spec: 'teleport' }], suites: ['object'] }).id);
-    expect(bad.status).toBe('failed');
-    expect(bad.error?.code).toBe('INVALID_INPUT');
-    expect(bad.error?.message).toContain('teleport');
+    // Checked before the job exists: no row, no worker started (issue 19.6).
+    const rows = lab.store.listJobs().length;
+    expect(() => lab.supervisor.start('evaluate', exp.id, { policies: [{ id: 'x', spec: 'teleport' }], suites: ['object'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('teleport') }),
+    );
+    expect(() => lab.supervisor.start('evaluate', exp.id, { policies: [{ id: 'x', spec: { kind: 'scripted' } }], trials: 0 })).toThrow(/evaluate: parameter: trials/);
+    expect(lab.store.listJobs()).toHaveLength(rows);
   }, 60_000);
 
   it('a teacher server dying mid-episode: the trial is errored, not failed, and the tables report it apart from the rates', async () => {

@@ -84,10 +84,20 @@ describe('job supervisor over forked workers', () => {
 
   it('fails with a typed error naming a bad parameter, and refuses unknown kinds', async () => {
     const { lab } = env;
-    const final: Job = await lab.supervisor.waitFor(lab.supervisor.start('selftest', null, { steps: -3 }).id);
-    expect(final.status).toBe('failed');
-    expect(final.error?.code).toBe('INVALID_INPUT');
-    expect(final.error?.message).toContain('steps');
+    // Checked before the job exists: no row, no worker started (issue 19.6).
+    const rows = lab.store.listJobs().length;
+    const err = (() => {
+      try {
+        lab.supervisor.start('selftest', null, { steps: -3 });
+      } catch (e) {
+        return e as LabError;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(LabError);
+    expect(err?.code).toBe('INVALID_INPUT');
+    expect(err?.message).toContain('steps');
+    expect(lab.store.listJobs()).toHaveLength(rows);
     expect(() => lab.supervisor.start('teleport', null, {})).toThrow(LabError);
   });
 

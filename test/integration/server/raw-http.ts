@@ -54,11 +54,13 @@ function complete(raw: Buffer, head: boolean): boolean {
   for (;;) {
     const headEnd = raw.indexOf('\r\n\r\n', start);
     if (headEnd < 0) return false;
-    const r = parseResponse(raw.subarray(start));
-    if (r.status >= 100 && r.status < 200 && r.status !== 101) {
+    const line = raw.toString('latin1', start, raw.indexOf('\r\n', start));
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(line)?.[1] ?? 0);
+    if (status >= 100 && status < 200 && status !== 101) {
       start = headEnd + 4;
       continue;
     }
+    const r = parseResponse(raw.subarray(start));
     if (r.status === 0) return false; // not HTTP: wait for the close
     if (head || r.status === 101 || r.status === 204 || r.status === 304) return true;
     const bodyBytes = raw.length - (headEnd + 4);
@@ -68,7 +70,10 @@ function complete(raw: Buffer, head: boolean): boolean {
   }
 }
 
-export function parseResponse(raw: Buffer, timedOut = false): RawResponse {
+export function parseResponse(all: Buffer, timedOut = false): RawResponse {
+  // Interim answers (100 Continue) come first: the final one follows them.
+  let raw = all;
+  while (/^HTTP\/1\.[01] 1(?!01)\d\d/.test(raw.toString('latin1', 0, 12)) && raw.indexOf('\r\n\r\n') >= 0) raw = raw.subarray(raw.indexOf('\r\n\r\n') + 4);
   const headEnd = raw.indexOf('\r\n\r\n');
   const head = (headEnd >= 0 ? raw.subarray(0, headEnd) : raw).toString('latin1');
   const [statusLine = '', ...lines] = head.split('\r\n');
@@ -80,7 +85,7 @@ export function parseResponse(raw: Buffer, timedOut = false): RawResponse {
   }
   let body = headEnd >= 0 ? raw.subarray(headEnd + 4) : Buffer.alloc(0);
   if (headers['transfer-encoding']?.toLowerCase() === 'chunked') body = dechunk(body);
-  return { empty: raw.length === 0, timedOut, statusLine, status: m ? Number(m[1]) : 0, headers, body, raw };
+  return { empty: all.length === 0, timedOut, statusLine, status: m ? Number(m[1]) : 0, headers, body, raw: all };
 }
 
 function dechunk(data: Buffer): Buffer {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { collectRollouts, demoFile } from '../../../electron/engine/teacher/collect.js';
 import { BuiltinSimEnv } from '../../../electron/engine/envs/builtin-sim.js';
-import { makePolicy } from '../../../electron/engine/policies/spec.js';
+import { makePolicy } from '../../../electron/engine/policies/make-policy.js';
 import { sidecarPath } from '../../../electron/engine/data/sidecar.js';
 import { tempDir } from '../../helpers/tmp.js';
 

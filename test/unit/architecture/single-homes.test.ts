@@ -31,6 +31,6 @@ describe('one home per concept', () => {
   });
 
   it('builds policies from specs in one place', () => {
-    expect(where(/new (ScriptedExpert|NoisyPolicy|OpenVlaRestPolicy|WebsocketPolicy|RandomPolicy|NoopPolicy)\(/).filter((f) => f.startsWith('electron/engine/'))).toEqual(['electron/engine/policies/spec.ts']);
+    expect(where(/new (ScriptedExpert|NoisyPolicy|OpenVlaRestPolicy|WebsocketPolicy|RandomPolicy|NoopPolicy)\(/).filter((f) => f.startsWith('electron/engine/'))).toEqual(['electron/engine/policies/make-policy.ts']);
   });
 });

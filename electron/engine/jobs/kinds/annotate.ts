@@ -8,6 +8,7 @@ import { classifyEpisode, granularity, TAXONOMY_SIZES } from '../../phases/index
 import { annotateDataset, planAnnotation, sidecarAnnotationNotes, studentText } from '../../annotate/index.js';
 import type { Episode } from '../../data/episode.js';
 import type { JobContext } from '../context.js';
+import { AnnotateParams } from './annotate-params.js';
 import { hdf5Files } from './dataset-files.js';
 
 /**
@@ -17,24 +18,6 @@ import { hdf5Files } from './dataset-files.js';
  * The VLM answers go through the experiment's content-addressed cache, so a killed or repeated run
  * pays nothing twice. The granularity statistics of all taxonomies are written as an artifact.
  */
-export const AnnotateParams = z
-  .object({
-    /** An HDF5 file or a folder of them, relative to the experiment folder. */
-    dataset: z.string().min(1).default('data'),
-    annotator: z.enum(['auto', 'vlm', 'offline']).default('auto'),
-    mode: z.enum(['segment', 'frame']).default('segment'),
-    taxonomy: z.number().int().refine((n) => (TAXONOMY_SIZES as readonly number[]).includes(n), 'taxonomy is one of 3, 5, 7, 9, 11, 13').default(9),
-    keyframesPerSegment: z.number().int().min(1).max(64).optional(),
-    concurrency: z.number().int().min(1).max(64).default(8),
-    seed: z.number().int().default(0),
-    dryRun: z.boolean().default(false),
-    /** A task the VLM could not answer after the retries: 'none' fails the job, 'offline' fills it with the offline template (counted in the result, named in the sidecar's annotator). Auth/config errors fail the job either way. */
-    fallback: z.enum(['none', 'offline']).default('none'),
-    /** Write and record the granularity statistics (the taxonomy ablation's extra annotation passes skip them: same labels, same figures). */
-    granularity: z.boolean().default(true),
-  })
-  .strict();
-export type AnnotateParams = z.output<typeof AnnotateParams>;
 
 /** The `annotate` job's handler: its params checked, then the typed run. */
 export const annotateJob = async (ctx: JobContext) => runAnnotate(parseOr(AnnotateParams, ctx.params, 'annotate: parameter'), ctx);

@@ -7,11 +7,13 @@ import { SUITE_TASKS, SUITES } from '../../sim/index.js';
 import { fileURLToPath } from 'node:url';
 import { collectRollouts, demoFile, failureFile, type CollectResult } from '../../teacher/collect.js';
 import { BuiltinSimEnv } from '../../envs/builtin-sim.js';
-import { makePolicy, TeacherSpec } from '../../policies/spec.js';
+import { TeacherSpec } from '../../policies/spec.js';
+import { makePolicy } from '../../policies/make-policy.js';
 import type { CollectTaskSpec } from '../../teacher/collect-worker.js';
 import { forkWorkerPool } from '../../rollout/pool.js';
 import { runTrials } from '../../rollout/scheduler.js';
 import type { JobContext } from '../context.js';
+import { CollectParams, type CollectParamsInput } from './collect-params.js';
 
 /**
  * The `collect` job: roll a teacher out in the built-in simulator from fixed initial states 0..n-1 of
@@ -24,30 +26,6 @@ import type { JobContext } from '../context.js';
  * Teachers: the scripted expert, the same with the noise model, or a remote policy (OpenVLA REST,
  * openpi websocket) that sees only the images, proprioception and the instruction.
  */
-export const CollectParams = z
-  .object({
-    suite: z.enum(SUITES),
-    /** Task indices; default every task of the suite. */
-    tasks: z.array(z.number().int().min(0).max(9)).min(1).optional(),
-    episodesPerTask: z.number().int().min(1).max(50).default(50),
-    teacher: TeacherSpec.default({ kind: 'scripted' }),
-    seed: z.number().int().default(0),
-    imageSize: z.number().int().min(8).max(512).default(128),
-    keepFailures: z.boolean().default(false),
-    /** Recorded frames per episode after the warm-up; default the suite's limit (OpenVLA's). */
-    maxSteps: z.number().int().min(1).optional(),
-    flushEvery: z.number().int().min(1).default(5),
-    /**
-     * Recorded frames after each success (the teacher releases, retreats and rests), so `completed` frames
-     * exist (phase-classifier checks); 0 = stop at success, like OpenVLA's rollouts. Noted per demo in the sidecar.
-     */
-    tailSteps: z.number().int().min(0).max(200).default(0),
-    /** Worker processes, one task at a time each (default: one per core); 1 = in this process. */
-    workers: z.number().int().min(1).max(64).optional(),
-  })
-  .strict();
-export type CollectParams = z.output<typeof CollectParams>;
-export type CollectParamsInput = z.input<typeof CollectParams>;
 
 const workerHandler = () => fileURLToPath(new URL(`../../teacher/collect-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 

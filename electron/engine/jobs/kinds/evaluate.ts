@@ -12,6 +12,7 @@ import { defaultWorkers } from '../../rollout/scheduler.js';
 import { toCsv, toLatex, toMarkdown, type ResultTable } from '../../evaluate/tables.js';
 import { ChunkExecutionSchema } from '../../rollout/chunk-executor.js';
 import type { JobContext } from '../context.js';
+import { EvaluateParams } from './evaluate-params.js';
 
 /**
  * The `evaluate` job: closed-loop evaluation of one or more policies under one protocol (docs/evaluate.md
@@ -22,26 +23,6 @@ import type { JobContext } from '../context.js';
  * was not trained on (or whose file does not say) is evaluated anyway, with a warning in the log, in its
  * result entry (`coverage`) and in the matrix table's notes.
  */
-export const EvaluateParams = z
-  .object({
-    policies: z.array(PolicyEntrySchema).min(1),
-    suites: z.array(z.string().min(1)).min(1).default(['spatial', 'object', 'goal']),
-    tasks: z.array(z.number().int().nonnegative()).min(1).default([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
-    trials: z.number().int().positive().default(20),
-    execution: ChunkExecutionSchema.default({ mode: 'whole' }),
-    warmupSteps: z.number().int().nonnegative().default(10),
-    maxSteps: z.record(z.string(), z.number().int().positive()).default({}),
-    workers: z.number().int().min(1).max(64).optional(),
-    seed: z.number().int().default(0),
-    /** The reference policy id (teacher) of the tables; default the first teacher-like spec, else the first. */
-    reference: z.string().optional(),
-    imageSize: z.number().int().min(16).max(512).default(128),
-    keepFrames: z.boolean().default(true),
-    frameStride: z.number().int().positive().default(1),
-    retryErrored: z.boolean().default(false),
-  })
-  .strict();
-export type EvaluateParams = z.output<typeof EvaluateParams>;
 
 /** The `evaluate` job's handler: its params checked, then the typed run. */
 export const evaluateJob = async (ctx: JobContext) => runEvaluate(parseOr(EvaluateParams, ctx.params, 'evaluate: parameter'), ctx);

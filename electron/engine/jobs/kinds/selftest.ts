@@ -7,24 +7,13 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { Rng } from '../../util/rng.js';
 import { GraphBuilder, InferSession, TrainSession, buildTrainStep, nn, selectExecutionProvider } from '../../graph/index.js';
 import type { JobContext } from '../context.js';
+import { SelftestParams } from './selftest-params.js';
 
 /**
  * The engine self-test, a real job end to end: it lists ONNX Runtime's execution providers, compiles a
  * small MLP to ONNX and checks its inference against a plain-JS forward pass, then trains it with the
  * in-graph AdamW on a seeded two-spirals problem, checkpointing as it goes (so it resumes after a kill).
  */
-export const SelftestParams = z
-  .object({
-    steps: z.number().int().min(1).max(1_000_000).default(300),
-    hidden: z.number().int().min(2).max(4096).default(64),
-    batch: z.number().int().min(1).max(65_536).default(256),
-    lr: z.number().positive().max(1).default(0.01),
-    seed: z.number().int().default(0),
-    ep: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
-    checkpointEvery: z.number().int().min(1).default(50),
-  })
-  .strict();
-export type SelftestParams = z.output<typeof SelftestParams>;
 
 function twoSpirals(rng: Rng, n: number): { x: Float32Array; y: BigInt64Array } {
   const x = new Float32Array(n * 2);

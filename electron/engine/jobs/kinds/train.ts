@@ -10,6 +10,7 @@ import type { StudentEpisode } from '../../train/dataset.js';
 import { exportPolicy, readTrainedStudent } from '../../model/policy.js';
 import type { TrainedOn } from '../../model/policy-meta.js';
 import type { JobContext } from '../context.js';
+import { TrainParams, type TrainParamsInput } from './train-params.js';
 import { hdf5Files } from './dataset-files.js';
 
 /**
@@ -18,32 +19,6 @@ import { hdf5Files } from './dataset-files.js';
  * Checkpoints every epoch in students/<runId>/; a killed or failed run resumes from the last one. The
  * result is exported as the deployable policy.onnx.
  */
-export const TrainParams = TrainOptions.pick({
-  // The training settings, with their defaults, from the one home of training defaults (train/options.ts).
-  lambda: true,
-  config: true,
-  configOverrides: true,
-  /** Initial weights: seeded random, or a local HF CLIP folder (e.g. Long-CLIP-B converted; train/options.ts). */
-  init: true,
-  epochs: true,
-  batchSize: true,
-  lr: true,
-  warmupSteps: true,
-  valFraction: true,
-  seed: true,
-  threads: true,
-})
-  .extend({
-    dataset: z.string().min(1).default('data'),
-    runId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'runId uses letters, digits, . _ -').default('student'),
-    descriptions: z.enum(['sidecar', 'none']).default('sidecar'),
-    /** CLIP BPE tokenizer folder, when the HF folder has none (tokenizer.json or vocab.json + merges.txt). */
-    tokenizerDir: z.string().min(1).optional(),
-    exportPolicy: z.boolean().default(true),
-  })
-  .strict();
-export type TrainParams = z.output<typeof TrainParams>;
-export type TrainParamsInput = z.input<typeof TrainParams>;
 
 export async function loadStudentEpisodes(root: string, withDescriptions: boolean): Promise<StudentEpisode[]> {
   const out: StudentEpisode[] = [];

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePolicy, PolicySpec } from '../../../../electron/engine/policies/spec.js';
+import { PolicySpec } from '../../../../electron/engine/policies/spec.js';
+import { makePolicy } from '../../../../electron/engine/policies/make-policy.js';
 import { GraphBuilder, emitOnnx } from '../../../../electron/engine/graph/index.js';
 import { StudentOnnxPolicy, StudentRuntime } from '../../../../electron/engine/policies/student-onnx.js';
 import { exportPolicy, policyText, readTrainedStudent, type ExportInput } from '../../../../electron/engine/model/policy.js';

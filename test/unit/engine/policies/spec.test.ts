@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PolicySpec, TeacherSpec, makePolicy, policySpecFromString } from '../../../../electron/engine/policies/spec.js';
+import { PolicySpec, TeacherSpec, policySpecFromString } from '../../../../electron/engine/policies/spec.js';
+import { makePolicy } from '../../../../electron/engine/policies/make-policy.js';
 import { PolicyEntrySchema, samePolicy } from '../../../../electron/engine/evaluate/policy-entry.js';
 import { parseDistillConfig, teacherKey } from '../../../../electron/engine/jobs/recipes/distill.js';
 import { LabError } from '../../../../electron/engine/errors.js';
