@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { hdf5Files } from '../data/dataset-files.js';
 import { LabError } from '../errors.js';
 import { readSidecar } from '../data/sidecar.js';
 import { OFFLINE_ANNOTATOR } from './offline.js';
@@ -40,36 +41,12 @@ export interface AnnotationProvenance {
 }
 
 /** The .hdf5 / .h5 files under a dataset (a file or a folder, recursively, in name order; symlink loops visited once). */
-function datasetFiles(root: string): string[] {
-  if (!existsSync(root)) throw new LabError('NOT_FOUND', `dataset ${root} does not exist`, { field: 'dataset', path: root });
-  if (statSync(root).isFile()) return [root];
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const walk = (dir: string) => {
-    const real = realpathSync(dir);
-    if (seen.has(real)) return;
-    seen.add(real);
-    for (const name of readdirSync(dir).sort()) {
-      const p = path.join(dir, name);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue; // a dangling link
-      }
-      if (st.isDirectory()) walk(p);
-      else if (/\.(hdf5|h5)$/.test(name)) out.push(p);
-    }
-  };
-  walk(root);
-  return out;
-}
 
 const plural = (n: number, word: string) => `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 
 /** Read the sidecars of a dataset (file or folder) and count who wrote its text. */
 export function annotationFallbacks(dataset: string): AnnotationProvenance {
-  const files = datasetFiles(dataset);
+  const files = hdf5Files(dataset);
   const base = statSync(dataset).isFile() ? path.dirname(dataset) : dataset;
   const p: AnnotationProvenance = {
     dataset,

@@ -128,6 +128,12 @@ function readLock(file: string): LockRead {
   }
 }
 
+/** Which lock `file` holds now (its inode and content, as takeover tickets name it); null when there is none. */
+export function lockIdentity(file: string): string | null {
+  const r = readLock(file);
+  return r.state === 'held' ? r.identity : null;
+}
+
 /** Create `file` with `content` only if it does not exist (O_EXCL); false if it does. */
 function createExclusive(file: string, content: string): boolean {
   let fd: number;

@@ -117,6 +117,8 @@ export class LabStore {
     } catch (err) {
       this.close();
       if (err instanceof LabError) throw err;
+      // A WAL database on a read-only directory cannot even be read by a writer (no -shm): not damage.
+      if (sqliteWriteRefused(err) && !dirWritable(this.dataDir)) throw dataDirNotWritable(this.dataDir, err, this.dbPath);
       throw new LabError('CORRUPT_FILE', `The lab database ${this.dbPath} is damaged: ${(err as Error).message}; it was left untouched`, { file: this.dbPath });
     }
     if (version > migrations.length) {

@@ -1,7 +1,8 @@
 /**
  * One contender for a data directory's lock, for the race tests: prints "ready", waits for a line on stdin
- * (so all contenders start at once), tries DataDirLock.acquire, prints "won" or "conflict <code>", holds the
- * lock for <holdMs>, releases it and exits.
+ * holding a start time (ms since the epoch), spins until then (so all contenders try in the same instant),
+ * tries DataDirLock.acquire, prints "won" or "conflict <code>", holds the lock for <holdMs>, releases it and
+ * exits.
  *
  *   node --import tsx test/unit/store/lock-child.ts <dataDir> <holdMs>
  */
@@ -10,7 +11,11 @@ import { LabError } from '../../../electron/engine/errors.js';
 
 const [dataDir, holdMs = '1500'] = process.argv.slice(2);
 process.stdout.write('ready\n');
-process.stdin.once('data', () => {
+process.stdin.once('data', (line: Buffer) => {
+  const startAt = Number(line.toString().trim());
+  while (Date.now() < startAt) {
+    /* spin: be running, not waking up, when the moment comes */
+  }
   let lock: DataDirLock | null = null;
   try {
     lock = DataDirLock.acquire(dataDir, `contender ${process.pid}`);

@@ -9,7 +9,7 @@ import { annotateDataset, planAnnotation, sidecarAnnotationNotes, studentText } 
 import type { Episode } from '../../data/episode.js';
 import type { JobContext } from '../context.js';
 import { AnnotateParams } from './annotate-params.js';
-import { hdf5Files } from './dataset-files.js';
+import { hdf5Files } from '../../data/dataset-files.js';
 
 /**
  * The `annotate` job: phases then descriptions for a dataset of the experiment. Every frame gets its

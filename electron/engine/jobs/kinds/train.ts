@@ -11,7 +11,7 @@ import { exportPolicy, readTrainedStudent } from '../../model/policy.js';
 import type { TrainedOn } from '../../model/policy-meta.js';
 import type { JobContext } from '../context.js';
 import { TrainParams, type TrainParamsInput } from './train-params.js';
-import { hdf5Files } from './dataset-files.js';
+import { hdf5Files } from '../../data/dataset-files.js';
 
 /**
  * The `train` job: one student on an experiment's dataset. Descriptions come from the annotate job's

@@ -10,6 +10,7 @@ import type { PolicySpec } from '../../policies/spec.js';
 import { readTrials } from '../../evaluate/trial-log.js';
 import { perTaskTable, suiteTable, type ResultTable } from '../../evaluate/tables.js';
 import { efficiencyFromTrials } from '../../evaluate/report.js';
+import { annotationFallbacks } from '../../annotate/provenance.js';
 import { countParams, parseStudentConfig } from '../../model/config.js';
 import { runCollect } from '../kinds/collect.js';
 import { CollectParams } from '../kinds/collect-params.js';
@@ -376,6 +377,16 @@ const reportStage: Stage<DistillConfig> = {
       }));
       const reused = ablation.rows.find((r) => r.reused);
       tables.push(taxonomyAblationTable(rows, { lambda: ablation.lambda, epochs: c.epochs, reused }));
+    }
+    // Rows trained on descriptions say where the descriptions are not the VLM's (offline text, fallbacks).
+    const provenance = annotationFallbacks(path.join(expDir, 'data')).note;
+    const ablationNotes = (ablation?.rows ?? [])
+      .filter((r) => !r.reused)
+      .map((r) => annotationFallbacks(path.join(expDir, 'ablation', r.runId, 'data')).note)
+      .filter((n): n is string => n !== null);
+    for (const t of tables) {
+      const notes = t.id === 'taxonomy-ablation' ? [...new Set([...(provenance ? [provenance] : []), ...ablationNotes])] : provenance ? [provenance] : [];
+      if (notes.length) t.notes = [...(t.notes ?? []), ...notes];
     }
     stage.progress(0.5, 'tables');
     await publishTables(stage.job, expDir, tables);

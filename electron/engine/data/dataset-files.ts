@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LabError } from '../../errors.js';
+import { LabError } from '../errors.js';
 
 /**
  * The .hdf5 files of a dataset given as a file or a folder (searched recursively, in name order). Each

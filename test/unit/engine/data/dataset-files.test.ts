@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { hdf5Files } from '../../../electron/engine/jobs/kinds/dataset-files.js';
-import { tempDir } from '../../helpers/tmp.js';
+import { hdf5Files } from '../../../../electron/engine/data/dataset-files.js';
+import { tempDir } from '../../../helpers/tmp.js';
 
 const tmp = tempDir('dataset-files-');
 afterAll(() => tmp.cleanup());
