@@ -21,9 +21,10 @@ program
   .description('VLA-AD Lab: distill a VLA teacher into a small student, with a VLM as an offline annotator')
   .option('--data-dir <dir>', 'data directory (default: $VLA_AD_DATA or ~/.local/share/vla-ad-lab)');
 
-function lab(owner: string): Lab {
+/** The lab on the data directory; commands that only read open it read-only (no lock: they run beside the app, and on read-only media). */
+function lab(owner: string, opts: { readOnly?: boolean } = {}): Lab {
   const dataDir = resolveDataDir(program.opts().dataDir);
-  return openLab({ dataDir, owner, spawn: forkSpawner(workerEntry) });
+  return openLab({ dataDir, owner, spawn: forkSpawner(workerEntry), readOnly: opts.readOnly });
 }
 
 function parseParam(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
@@ -90,7 +91,7 @@ experiment
     }
   });
 experiment.command('list').action(async () => {
-  const l = lab('cli');
+  const l = lab('cli', { readOnly: true });
   try {
     for (const e of await callLab(l, 'experiments.list', {})) console.log(`${e.id}\t${e.name}\t${e.recipe}\t${e.createdAt}`);
   } finally {
@@ -128,7 +129,7 @@ job
     }
   });
 job.command('list').action(async () => {
-  const l = lab('cli');
+  const l = lab('cli', { readOnly: true });
   try {
     for (const j of await callLab(l, 'jobs.list', {})) console.log(`${j.id}\t${j.kind}\t${j.status}\t${(j.progress.fraction * 100).toFixed(0)}%\t${j.progress.stage}`);
   } finally {
@@ -201,7 +202,7 @@ function reportFinal(final: import('../api/schemas.js').Job, quiet = false): voi
   if (final.status === 'succeeded') {
     if (!quiet) console.log(JSON.stringify(final.result, null, 2));
   } else {
-    console.error(`job ${final.id} ${final.status}: ${final.error?.message ?? ''}`);
+    console.error(`job ${final.id} ${final.status}: ${final.error ? `error [${final.error.code}]: ${final.error.message}` : ''}`);
     if (final.status === 'interrupted' || final.status === 'cancelled') console.error(`resume with: vla-ad job resume ${final.id}`);
     process.exitCode = 1;
   }

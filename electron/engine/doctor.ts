@@ -4,7 +4,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { DoctorReport } from '../api/schemas.js';
 import { locateFfmpeg } from './video/ffmpeg.js';
-import { cudaProviderLibrary } from './graph/cuda-provider.js';
+import { CUDA_INSTALL_HINT, type CudaPiece, type CudaReadiness, cudaReadiness } from './graph/cuda-provider.js';
 
 type Check = DoctorReport['checks'][number];
 const require = createRequire(import.meta.url);
@@ -24,20 +24,28 @@ function checkElectron(): Check {
   }
 }
 
+const SHORT: Record<CudaPiece['id'], string> = { binding: 'binding backend', provider: 'provider library', driver: 'driver (libcuda)', cudart: 'runtime 12 (cudart)', cublas: 'cuBLAS 12', cudnn: 'cuDNN 9' };
+
+/** Doctor's lines for CUDA: the overall readiness, then each piece (what it is, where it was found or looked for, how to get it). */
+export function cudaChecks(r: CudaReadiness): Check[] {
+  return [
+    {
+      name: 'ONNX Runtime CUDA',
+      ok: r.ready,
+      detail: r.ready ? `every piece present (provider at ${r.providerLibrary}); ep auto uses CUDA where a session creates` : `not ready, ep auto runs on the CPU: missing ${r.missing.map((m) => m.name).join(', ')}`,
+      hint: r.ready ? undefined : CUDA_INSTALL_HINT,
+    },
+    ...r.pieces.map((p): Check => ({ name: `  CUDA ${SHORT[p.id]}`, ok: p.ok, detail: p.detail, hint: p.ok ? undefined : p.install })),
+  ];
+}
+
 async function checkOrt(): Promise<Check[]> {
   try {
     const ort = await import('onnxruntime-node');
     const backends = ort.listSupportedBackends().map((b) => b.name);
-    const cudaLib = cudaProviderLibrary();
-    const cuda = backends.includes('cuda') && cudaLib !== null;
     return [
-      { name: 'ONNX Runtime CPU', ok: backends.includes('cpu'), detail: `onnxruntime-node ${ort.env.versions?.node ?? ''}; providers compiled into the binding: ${backends.join(', ')}` },
-      {
-        name: 'ONNX Runtime CUDA',
-        ok: cuda,
-        detail: cuda ? `CUDA execution provider at ${cudaLib}` : 'CUDA execution provider library not installed',
-        hint: cuda ? undefined : 'npm run install:cuda (needs CUDA 12 + cuDNN 9 and GitHub/NuGet access)',
-      },
+      { name: 'ONNX Runtime CPU', ok: backends.includes('cpu'), detail: `onnxruntime-node ${ort.env.versions?.node ?? ''}; providers compiled into the binding: ${backends.join(', ')}; ep cpu is always ready` },
+      ...cudaChecks(cudaReadiness()),
     ];
   } catch (err) {
     return [{ name: 'ONNX Runtime CPU', ok: false, detail: `onnxruntime-node failed to load: ${(err as Error).message}`, hint: 'npm ci' }];

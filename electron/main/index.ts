@@ -1,9 +1,9 @@
 import { app, BrowserWindow, dialog, net, protocol, session, shell } from 'electron';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import workerPath from '../workers/job-worker?modulePath';
 import { openLab, type Lab } from '../engine/lab-runtime.js';
 import { resolveDataDir } from '../engine/store/data-dir.js';
+import { RESOURCES_PATH_ENV, workerModule } from '../engine/util/runtime-paths.js';
 import { CSP } from '../api/csp.js';
 import { resolveArtifactFile } from '../engine/store/artifact-files.js';
 import { serializeError } from '../engine/errors.js';
@@ -38,6 +38,10 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 async function start(): Promise<void> {
+  // Packaged: every process the app starts (utility processes, and the plain forks of the rollout pool)
+  // finds the app's files from the resources folder (engine/util/runtime-paths.ts).
+  if (app.isPackaged) process.env[RESOURCES_PATH_ENV] = process.resourcesPath;
+  const workerPath = workerModule('job-worker');
   const dataDir = resolveDataDir(argDataDir, path.join(app.getPath('userData'), 'data'));
   lab = openLab({ dataDir, owner: 'electron app', spawn: utilitySpawner(workerPath), secrets: new KeychainSecretStore(dataDir) });
   registerIpcRouter(lab, isTrustedUrl);

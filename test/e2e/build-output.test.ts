@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../electron/cli/paths.js';
 import { CSP, CSP_META } from '../../electron/api/csp.js';
+import { WORKER_MODULES } from '../../electron/engine/util/runtime-paths.js';
 
 /** What `npm run build` (electron-vite) must produce, checked after the build that `npm test` runs first. */
 const out = path.join(repoRoot, 'out');
@@ -10,10 +11,9 @@ const out = path.join(repoRoot, 'out');
 describe('electron-vite build output', () => {
   it('has the main process, the utility-process job worker, the preload and the renderer', () => {
     expect(existsSync(path.join(out, 'main', 'index.js'))).toBe(true);
-    const workers = readdirSync(path.join(out, 'main')).filter((f) => f.startsWith('job-worker') && f.endsWith('.js'));
-    expect(workers).toHaveLength(1);
-    // main refers to the worker by path (?modulePath) for utilityProcess.fork
-    expect(readFileSync(path.join(out, 'main', 'index.js'), 'utf8')).toContain(workers[0]);
+    // every forked entry is a main input with a stable name, where engine/util/runtime-paths.ts finds it
+    for (const name of Object.keys(WORKER_MODULES)) expect(existsSync(path.join(out, 'main', `${name}.js`)), name).toBe(true);
+    expect(readdirSync(path.join(out, 'main')).filter((f) => f.startsWith('job-worker'))).toEqual(['job-worker.js']);
     expect(existsSync(path.join(out, 'preload', 'index.cjs'))).toBe(true);
     expect(existsSync(path.join(out, 'renderer', 'index.html'))).toBe(true);
   });

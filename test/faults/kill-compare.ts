@@ -52,7 +52,7 @@ export function diffValues(a: unknown, b: unknown, at: string, out: string[] = [
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b)) out.push(`${at}: array vs non-array`);
-    else if (a.length !== b.length) out.push(`${at}: length ${a.length} vs ${b.length}`);
+    else if (a.length !== b.length) out.push(`${at}: length ${a.length} vs ${b.length}${a.length + b.length <= 8 ? ` (${JSON.stringify(a)} vs ${JSON.stringify(b)})` : ''}`);
     else a.forEach((x, i) => diffValues(x, b[i], `${at}[${i}]`, out, limit));
     return out;
   }

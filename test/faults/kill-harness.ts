@@ -87,6 +87,8 @@ export interface Attempt {
   kill: KillPoint | null;
   /** The worker's child processes (rollout pool) when it was killed. */
   orphans: number[];
+  /** Of `orphans`, those still running when the job was resumed. */
+  orphansAtResume: number[];
   /** Whether the worker had sent its result before the kill landed. */
   sawResult: boolean;
   /** The job as it ended this attempt. */
@@ -155,7 +157,7 @@ export async function runWithKills(w: WatchedLab, kind: string, experimentId: st
   let jobId = '';
 
   const attach = (id: string, proc: JobProcess) => {
-    const a: Attempt = { pid: proc.pid ?? -1, progress: [], exitCode: undefined, kill: null, orphans: [], sawResult: false, final: null };
+    const a: Attempt = { pid: proc.pid ?? -1, progress: [], exitCode: undefined, kill: null, orphans: [], orphansAtResume: [], sawResult: false, final: null };
     attempts.push(a);
     const consider = (fraction: number, stage: string) => {
       if (a.kill || kills.length >= N || a.exitCode !== undefined) return;
@@ -205,6 +207,7 @@ export async function runWithKills(w: WatchedLab, kind: string, experimentId: st
     const a = attempts.at(-1)!;
     a.final = final;
     if (!a.kill || final.status !== 'interrupted') return { jobId, attempts, kills, final, wallMs: Date.now() - t0 };
+    a.orphansAtResume = a.orphans.filter(alive);
     w.onNextSpawn(attach);
     job = lab.supervisor.resume(jobId);
   }

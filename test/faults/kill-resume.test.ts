@@ -107,6 +107,19 @@ function checkResumes(kind: string, run: KillRun, isWork: (p: ProgressPoint) => 
 
 const readJson = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
 
+/** The trials of an experiment's eval logs, one line each (policy, trial, failure), for failure messages. */
+const trialSummary = (expDir: string) =>
+  filesUnder(path.join(expDir, 'eval'), /^trials\.jsonl$/)
+    .map((rel) => `${rel}: ${readFileSync(path.join(expDir, 'eval', rel), 'utf8').trim().split('\n').map((l) => { const r = JSON.parse(l) as { trialIndex: number; failure: string | null; errorMessage?: string }; return `${r.trialIndex}:${r.failure ?? 'ok'}${r.errorMessage ? `(${r.errorMessage})` : ''}`; }).join(' ')}`)
+    .join('; ');
+
+/** The killed workers' rollout processes: how many, and how many were still running when the job resumed. */
+function orphanNote(run: KillRun): string {
+  const n = run.attempts.reduce((s, a) => s + a.orphans.length, 0);
+  const late = run.attempts.reduce((s, a) => s + a.orphansAtResume.length, 0);
+  return n ? `, ${n} rollout processes orphaned, ${late} still running at the resume` : '';
+}
+
 /** Temp files and commit intents a finished job must not leave behind. */
 const leftovers = (root: string) => filesUnder(root, /(^\..*\.tmp$)|(\.commit$)/);
 
@@ -136,7 +149,7 @@ async function checkCollect(kind: string, ref: { dir: string }, got: { dir: stri
   const journals = diffValues(journaled(path.join(ref.dir, 'data')), journaled(path.join(got.dir, 'data')), 'journal entries');
   const py = h5pyCheck(path.join(got.dir, 'data'));
   const equal = cmp.differences.length === 0 && sidecars.length === 0 && journals.length === 0 && py.every((f) => !f.error && f.missing.length === 0);
-  figure(kind, run, equal, `${Object.values(cmp.demos).reduce((a, b) => a + b, 0)} demos`);
+  figure(kind, run, equal, `${Object.values(cmp.demos).reduce((a, b) => a + b, 0)} demos${orphanNote(run)}`);
   checkKills(kind, run);
   expect(cmp.differences, `${kind}: episodes`).toEqual([]);
   expect(cmp.files.length).toBeGreaterThan(0);
@@ -278,7 +291,7 @@ describe.sequential(`kill -9 at ${N} points of every job kind, resumed, equals t
     const differences = cmp.flatMap((c) => c.differences);
     // The tables that do not measure time, as published.
     const tables = ['matrix', 'suites', 'flips'].flatMap((t) => diffValues(readFileSync(path.join(ref.dir, 'eval', 'tables', `${t}.md`), 'utf8'), readFileSync(path.join(got.dir, 'eval', 'tables', `${t}.md`), 'utf8'), `${t}.md`));
-    figure('evaluate', run, differences.length === 0 && tables.length === 0, `${cmp.reduce((s, c) => s + c.trials, 0)} trials`);
+    figure('evaluate', run, differences.length === 0 && tables.length === 0, `${cmp.reduce((s, c) => s + c.trials, 0)} trials${orphanNote(run)}`);
     checkKills('evaluate', run);
     // A trial whose progress the kill answered is in the log: the next attempt goes on after it.
     checkResumes('evaluate', run, (p) => /: trial \d+\//.test(p.stage), (killed) => killed.kill!.fraction + 1e-9);
@@ -337,7 +350,7 @@ describe.sequential(`kill -9 at ${N} points of every job kind, resumed, equals t
     expect(sidecars, 'distill: sidecars').toEqual([]);
     expect(policy, 'distill: policy.onnx').toEqual([]);
     expect(trials.flatMap((t) => t.differences), 'distill: trials').toEqual([]);
-    expect(tables, 'distill: tables').toEqual([]);
+    expect(tables, `distill: tables (kills at ${JSON.stringify(run.kills.map((k) => [k.fraction, k.stage]))}; notes ${JSON.stringify(tablesOf(got.id)['table1-suites'])}; trial log ${trialSummary(got.dir)}`).toEqual([]);
     expect(Object.keys(tablesOf(got.id)).length).toBeGreaterThanOrEqual(3);
     expect(await waitGone(run.attempts.flatMap((a) => a.orphans))).toEqual([]);
   }, TIMEOUT);

@@ -17,4 +17,5 @@ export const benchSuites: Record<string, () => Promise<BenchSuite>> = {
   eval: async () => (await import('./eval.js')).default,
   int8: async () => (await import('./int8.js')).default,
   train: async () => (await import('./train.js')).default,
+  gpu: async () => (await import('./gpu.js')).default,
 };

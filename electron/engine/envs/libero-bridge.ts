@@ -1,9 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../errors.js';
+import { bridgeScript } from '../util/runtime-paths.js';
 import { decodeJsonNumpy } from '../policies/json-numpy.js';
 import type { Env, StepResult, TaskInfo } from './env.js';
 import type { Observation } from '../policies/types.js';
@@ -14,7 +13,7 @@ import type { Observation } from '../policies/types.js';
  * Every answer is validated; a bridge error, a malformed line, a timeout or the process dying become
  * REMOTE_ERROR naming the command (and the bridge's stderr tail when it died).
  */
-export const DEFAULT_BRIDGE_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../resources/libero_bridge.py');
+export const DEFAULT_BRIDGE_SCRIPT = bridgeScript();
 
 export interface LiberoBridgeOptions {
   python: string; // the LIBERO environment's interpreter

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LabError, parseOr } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { workerModule } from '../util/runtime-paths.js';
 import { trainingCoverage, type TrainingCoverage } from './coverage.js';
 import { StudentRuntime } from '../policies/student-onnx.js';
+import { selectExecutionProvider } from '../graph/runtime.js';
 import { PolicyEntrySchema, samePolicy, type PolicyEntry, type PolicyEntryInput } from './policy-entry.js';
 import { planTrials, remainingTrials, uniqueTrials, type Protocol, type TrialSpec } from './protocol.js';
 import { defaultWorkers, runTrials, type TrialProgress } from '../rollout/scheduler.js';
@@ -40,6 +41,29 @@ export interface EvaluatePolicyOptions {
   forceProcesses?: boolean;
   /** The student's training coverage if the caller already checked it; computed here for a student otherwise. */
   coverage?: TrainingCoverage | null;
+  /** A student's execution provider, winning over its spec's `ep` (the evaluate job's `ep`); resolved before anything is written. */
+  ep?: 'auto' | 'cpu' | 'cuda';
+  /** Where the EP choice (and a change of EP in a resumed folder) is said. */
+  log?: (line: string, level?: 'info' | 'warn') => void;
+}
+
+/** The execution provider a student policy runs on: asked for (the job's, else its spec's), used, and why. */
+export interface StudentEp {
+  requested: 'auto' | 'cpu' | 'cuda';
+  used: 'cpu' | 'cuda';
+  reason: string;
+}
+
+/**
+ * A student's execution provider, resolved here (selectExecutionProvider): `override` (the evaluate job's
+ * `ep`) else the spec's own. `cuda` where CUDA cannot run throws the typed UNSUPPORTED naming the missing
+ * pieces. Null for every policy that is not a student (not an ONNX model).
+ */
+export async function studentEp(entry: PolicyEntry, override?: 'auto' | 'cpu' | 'cuda', log?: (m: string) => void): Promise<StudentEp | null> {
+  if (entry.spec.kind !== 'student') return null;
+  const requested = override ?? entry.spec.ep;
+  const choice = await selectExecutionProvider(requested, log ? (m) => log(`${entry.id}: ${m}`) : undefined);
+  return { requested, used: choice.ep, reason: choice.reason };
 }
 
 export interface PolicyEvaluation {
@@ -51,6 +75,8 @@ export interface PolicyEvaluation {
   workers: number;
   /** For a student: were the evaluated suites/tasks in its training data (null for teachers and baselines). */
   coverage: TrainingCoverage | null;
+  /** For a student: the execution provider it ran on (null for teachers and baselines). */
+  ep: StudentEp | null;
 }
 
 /** A student's training coverage under a protocol; null for every other kind of policy. */
@@ -62,7 +88,7 @@ export function studentCoverage(entry: PolicyEntry, protocol: Pick<Protocol, 'su
 
 export const trialLogFile = (evalDir: string) => path.join(evalDir, 'trials.jsonl');
 
-const handlerFile = () => fileURLToPath(new URL(`./trial-handler${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+const handlerFile = () => workerModule('trial-handler');
 
 /** The log's records; a truncated last line (a killed append) is cut off so new appends start clean. */
 async function loadLog(file: string): Promise<TrialRecord[]> {
@@ -83,15 +109,20 @@ export function planRecords(plan: readonly TrialSpec[], records: Iterable<TrialR
 export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<PolicyEvaluation> {
   const { protocol, evalDir } = opts;
   const entry = parseOr(PolicyEntrySchema, opts.entry, 'evaluate: policy');
+  // The EP first: an `ep: cuda` that cannot run fails here, before the eval folder is made.
+  const ep = await studentEp(entry, opts.ep);
   mkdirSync(evalDir, { recursive: true });
   const log = trialLogFile(evalDir);
   // The protocol and policy this folder was evaluated under, recorded (seeds included) and checked.
   const metaFile = path.join(evalDir, 'evaluation.json');
   const coverage = opts.coverage !== undefined ? opts.coverage : studentCoverage(entry, protocol, opts.baseDir);
-  const meta = { policy: entry, protocol, coverage };
+  const meta = { policy: entry, protocol, coverage, ...(ep ? { ep } : {}) };
   if (existsSync(metaFile)) {
     // An evaluation.json of either spec form (string + textMode, or PolicySpec) compares by what it names.
-    const prev = JSON.parse(readFileSync(metaFile, 'utf8')) as { policy?: unknown };
+    const prev = JSON.parse(readFileSync(metaFile, 'utf8')) as { policy?: unknown; ep?: { used?: unknown } };
+    // The EP is not the policy's identity: a folder may hold trials of both (each record names its own; so do the latency tables).
+    const prevEp = prev.ep?.used ?? (entry.spec.kind === 'student' ? 'cpu' : undefined);
+    if (ep && prevEp !== ep.used) opts.log?.(`${entry.id}: eval/${entry.id} holds trials run on ${String(prevEp)}; the new ones run on ${ep.used} (each trial record names its EP)`, 'warn');
     if (!samePolicy(prev.policy, entry)) {
       throw new LabError('CONFLICT', `eval/${entry.id} holds trials of ${JSON.stringify(prev.policy)}, not ${JSON.stringify(entry)}: use another policy id`, {
         field: 'policies',
@@ -114,6 +145,7 @@ export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<Polic
     imageSize: opts.imageSize ?? 128,
     frames: opts.frames ?? { keep: true, stride: 1 },
     tokenizerDir: opts.tokenizerDir,
+    ...(ep ? { ep: ep.used } : {}),
   };
   if (todo.length > 0) {
     const useProcesses = workers > 1 || opts.forceProcesses === true;
@@ -133,5 +165,5 @@ export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<Polic
       await local?.close();
     }
   }
-  return { policyId: entry.id, records: planRecords(plan, (await loadLog(log)).values()), ran: todo.length, skipped, workers, coverage };
+  return { policyId: entry.id, records: planRecords(plan, (await loadLog(log)).values()), ran: todo.length, skipped, workers, coverage, ep };
 }

@@ -56,6 +56,11 @@ export function latencyTable(records: readonly TrialRecord[], policies: readonly
       ],
     ];
   });
+  const eps = policies.flatMap((id) => {
+    const own = timedTrials(records, id);
+    const prov = own.some((r) => r.ep) ? trialsProvider(own, 'unrecorded') : undefined;
+    return prov ? [`${id} on ${prov}`] : [];
+  });
   return {
     id: 'latency',
     title: 'Policy latency vs simulator time in closed loop',
@@ -63,6 +68,7 @@ export function latencyTable(records: readonly TrialRecord[], policies: readonly
     rows,
     notes: [
       'Policy time is act() alone (wall clock in the trial worker, first queries included); simulator time is reset + warm-up + steps with 128×128 rendering. Workers share the CPU, so absolute figures depend on the worker count. Paper Table 3 (first query of each trial excluded as warm-up) is in the distill report (efficiencyFromTrials); the standalone benchmark is `npm run bench -- eval`.',
+      ...(eps.length ? [`Execution provider: ${eps.join('; ')}.`] : []),
     ],
   };
 }
@@ -72,13 +78,18 @@ export interface EfficiencyPolicy {
   id: string;
   label?: string;
   params: number | null;
+  /** What runs it, when its trial records name no execution provider (e.g. "plain JavaScript" for the scripted teacher). */
+  provider?: string;
 }
 
 export interface EfficiencyFromTrialsOptions {
   /** The id of the reference policy (the protocol's teacher): its speedup is 1. */
   reference: string;
-  /** Execution provider the trials ran on, named in the note (e.g. 'cpu'). */
-  provider: string;
+  /**
+   * What ran the trials of a policy whose records name no execution provider and that names none itself
+   * (e.g. 'cpu'; records from before the EP was recorded). Records that carry `ep` (students) name theirs.
+   */
+  provider?: string;
   /** Queries dropped at the start of each trial as warm-up (default 1: the first query). */
   warmupQueries?: number;
   id?: string;
@@ -98,6 +109,7 @@ export function efficiencyFromTrials(records: readonly TrialRecord[], policies: 
   const rows: EfficiencyRow[] = [];
   const counts: string[] = [];
   const untimed: string[] = [];
+  const byProvider = new Map<string, string[]>();
   for (const p of policies) {
     const trials = timedTrials(records, p.id);
     const samples = querySamples(trials, warmup);
@@ -107,6 +119,8 @@ export function efficiencyFromTrials(records: readonly TrialRecord[], policies: 
     }
     const lat = summarizeLatency(samples);
     rows.push({ label: labelOf(p), params: p.params, secPerStep: lat.secPerStep, p95SecPerStep: lat.p95Ms / 1000, hz: lat.hz });
+    const provider = trialsProvider(trials, p.provider ?? opts.provider);
+    if (provider !== undefined) byProvider.set(provider, [...(byProvider.get(provider) ?? []), labelOf(p)]);
     counts.push(`${labelOf(p)} ${samples.length} over ${trials.length} trial${trials.length === 1 ? '' : 's'}`);
   }
   const ref = policies.find((p) => p.id === opts.reference);
@@ -117,7 +131,31 @@ export function efficiencyFromTrials(records: readonly TrialRecord[], policies: 
     ...(untimed.length > 0 ? [`No timed query left after the warm-up: ${untimed.join(', ')}.`] : []),
     ...(opts.notes ?? []),
   ];
-  return efficiencyTable(rows, { reference: labelOf(ref), provider: opts.provider, id: opts.id, title: opts.title, notes });
+  // One provider for every row: named alone; several: each with its rows.
+  const provider = byProvider.size === 0 ? undefined : byProvider.size === 1 && [...byProvider.values()][0].length === rows.length ? [...byProvider.keys()][0] : [...byProvider].map(([prov, labels]) => `${prov} for ${labels.join(', ')}`).join('; ');
+  return efficiencyTable(rows, { reference: labelOf(ref), provider, id: opts.id, title: opts.title, notes });
+}
+
+/** The EP of `ep` as the tables name it. */
+const epText = (ep: string) => `the ${ep} execution provider (onnxruntime-node)`;
+
+/**
+ * What ran a policy's trials, from their records: "the cuda execution provider (onnxruntime-node)", or
+ * with counts when the trials ran on several ("… cuda (12 trials) and cpu (8 trials) …"); records that
+ * name no EP count as `fallback` (the policy's own provider, or the caller's default).
+ */
+export function trialsProvider(trials: readonly TrialRecord[], fallback?: string): string | undefined {
+  const counts = new Map<string, number>();
+  for (const r of trials) {
+    const k = r.ep ?? '';
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  const named = [...counts.keys()].filter((k) => k !== '');
+  if (named.length === 0) return fallback;
+  if (counts.size === 1) return epText(named[0]);
+  const n = (c: number) => `${c} trial${c === 1 ? '' : 's'}`;
+  const parts = [...counts].map(([k, c]) => (k === '' ? `${fallback ?? 'an unrecorded provider'} (${n(c)})` : `${k} (${n(c)})`));
+  return `the ${parts.join(' and ')} execution providers (onnxruntime-node)`;
 }
 
 export function evaluationTables(records: readonly TrialRecord[], opts: EvaluationTablesOptions & { warmupSteps: number }): ResultTable[] {

@@ -4,6 +4,7 @@ import type { Env } from '../envs/env.js';
 import { EnvSpec } from '../envs/spec.js';
 import { makeEnv } from '../envs/make-env.js';
 import { makePolicy } from '../policies/make-policy.js';
+import { StudentOnnxPolicy } from '../policies/student-onnx.js';
 import type { Policy } from '../policies/types.js';
 import { PolicyEntrySchema } from './policy-entry.js';
 import type { TrialSpec } from './protocol.js';
@@ -30,6 +31,8 @@ export const TrialSessionConfigSchema = z.object({
   frames: z.object({ keep: z.boolean(), stride: z.number().int().positive() }).default({ keep: true, stride: 1 }),
   tokenizerDir: z.string().optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /** A student policy's execution provider, as the job resolved it (it wins over the spec's `ep`). */
+  ep: z.enum(['cpu', 'cuda']).optional(),
 });
 export type TrialSessionConfig = z.input<typeof TrialSessionConfigSchema>;
 
@@ -43,7 +46,8 @@ export class TrialSession {
 
   static async create(input: TrialSessionConfig, deps: { env?: Env; policy?: Policy } = {}): Promise<TrialSession> {
     const c = parseOr(TrialSessionConfigSchema, input, 'trial session config');
-    const policy = deps.policy ?? (await makePolicy(c.policy.spec, { seed: c.seed, baseDir: c.baseDir, tokenizerDir: c.tokenizerDir, timeoutMs: c.timeoutMs }));
+    const spec = c.ep && c.policy.spec.kind === 'student' ? { ...c.policy.spec, ep: c.ep } : c.policy.spec;
+    const policy = deps.policy ?? (await makePolicy(spec, { seed: c.seed, baseDir: c.baseDir, tokenizerDir: c.tokenizerDir, timeoutMs: c.timeoutMs }));
     const env = deps.env ?? (await makeEnv(c.env ?? { kind: 'builtin', imageSize: c.imageSize, renderImages: true }));
     return new TrialSession(c, env, policy);
   }
@@ -54,14 +58,21 @@ export class TrialSession {
     return this.instructions.get(key);
   }
 
-  /** One trial; `signal` stops it at the next step (the pool's parent is gone). */
+  /** The execution provider the policy runs on: a student's ONNX Runtime EP; undefined for the others. */
+  get ep(): 'cpu' | 'cuda' | undefined {
+    return this.policy instanceof StudentOnnxPolicy ? this.policy.runtime.ep : undefined;
+  }
+
+  /** One trial; `signal` stops it at the next step (the pool's parent is gone). The record names the EP a student ran on. */
   async run(spec: TrialSpec, signal?: AbortSignal): Promise<TrialRecord> {
     const { frames, evalDir } = this.config;
-    return runTrial(this.env, this.policy, spec, {
+    const record = await runTrial(this.env, this.policy, spec, {
       instruction: await this.instruction(spec.suite, spec.taskIndex),
       frames: frames.keep ? { dir: evalDir, file: trialFramesFile(spec), stride: frames.stride } : null,
       signal,
     });
+    const ep = this.ep;
+    return ep ? { ...record, ep } : record;
   }
 
   async close(): Promise<void> {

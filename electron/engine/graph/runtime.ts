@@ -11,7 +11,7 @@ import { type EmittedModel, emitOnnx } from './emit.js';
 import type { Dim, Tensor } from './ir.js';
 import { type TrainGraph, stateName } from './optim.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
-import { cudaProviderLibrary } from './cuda-provider.js';
+import { CUDA_INSTALL_HINT, type CudaReadiness, cudaMissingMessage, cudaReadiness } from './cuda-provider.js';
 
 export type EpName = 'cpu' | 'cuda';
 
@@ -31,7 +31,22 @@ export interface RuntimeOptions {
   externalDataThreshold?: number;
 }
 
-const epCache = new Map<string, { ep: EpName; reason: string }>();
+/** What selectExecutionProvider decided: the EP used, the one asked for, and why (for the job log). */
+export interface EpChoice {
+  ep: EpName;
+  requested: 'auto' | EpName;
+  reason: string;
+}
+
+/** Injectable for tests: the readiness check and the try-create of a CUDA session. */
+export interface EpProbes {
+  readiness?: () => CudaReadiness;
+  /** Resolves when a CUDA session can be created here, rejects with ORT's error otherwise. */
+  tryCuda?: () => Promise<void>;
+}
+
+type CudaProbe = { ok: true } | { ok: false; readiness: CudaReadiness; loadError?: string };
+let cudaProbe: Promise<CudaProbe> | null = null;
 
 /** A one-node model, to probe whether an execution provider really loads here. */
 function probeModel(): Uint8Array {
@@ -40,31 +55,47 @@ function probeModel(): Uint8Array {
   return emitOnnx(g, { outputs: { y: g.neg(x) } }).bytes;
 }
 
-/** CUDA when asked or on auto and the CUDA provider loads (try-create), else CPU; the reason is logged. */
-export async function selectExecutionProvider(pref: 'auto' | EpName = 'auto', log?: (m: string) => void): Promise<{ ep: EpName; reason: string }> {
-  const cached = epCache.get(pref);
-  if (cached) return cached;
-  let choice: { ep: EpName; reason: string };
-  if (pref === 'cpu') choice = { ep: 'cpu', reason: 'CPU requested' };
+async function tryCudaSession(): Promise<void> {
+  const s = await ort.InferenceSession.create(probeModel(), { executionProviders: ['cuda'] });
+  await s.release();
+}
+
+async function probeCuda(probes: EpProbes): Promise<CudaProbe> {
+  const readiness = (probes.readiness ?? cudaReadiness)();
+  if (!readiness.ready) return { ok: false, readiness };
+  try {
+    await (probes.tryCuda ?? tryCudaSession)();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, readiness, loadError: (e as Error).message.split('\n')[0].slice(0, 400) };
+  }
+}
+
+/**
+ * The execution provider to use for a preference: `cpu` → CPU; `auto` → CUDA when every piece is there
+ * (cuda-provider.ts cudaReadiness) and a CUDA session really creates, else CPU, saying which piece is
+ * missing; `cuda` → CUDA, or a LabError('UNSUPPORTED') at once that names each missing piece, where it
+ * was looked for and how to install it. The probe runs once per process (unless probes are injected);
+ * every call with a `log` says what was chosen and why.
+ */
+export async function selectExecutionProvider(pref: 'auto' | EpName = 'auto', log?: (m: string) => void, probes?: EpProbes): Promise<EpChoice> {
+  let choice: EpChoice;
+  if (pref === 'cpu') choice = { ep: 'cpu', requested: pref, reason: 'ep cpu requested' };
   else {
-    const listed = ort.listSupportedBackends().some((b) => b.name === 'cuda');
-    if (!listed) choice = { ep: 'cpu', reason: 'this onnxruntime-node build lists no cuda backend' };
-    else if (!cudaProviderLibrary()) {
-      if (pref === 'cuda') throw new LabError('UNSUPPORTED', 'CUDA execution provider requested but its library is not installed (npm run install:cuda)', {});
-      choice = { ep: 'cpu', reason: 'the CUDA provider library is not installed (npm run install:cuda)' };
-    }
-    else {
-      try {
-        await ort.InferenceSession.create(probeModel(), { executionProviders: ['cuda'] });
-        choice = { ep: 'cuda', reason: 'CUDA execution provider loaded' };
-      } catch (e) {
-        if (pref === 'cuda') throw new LabError('UNSUPPORTED', `CUDA execution provider requested but it does not load: ${(e as Error).message}`, {});
-        choice = { ep: 'cpu', reason: `CUDA provider did not load (${(e as Error).message.split('\n')[0].slice(0, 200)}); using CPU` };
-      }
+    const probe = probes ? await probeCuda(probes) : await (cudaProbe ??= probeCuda({}));
+    if (probe.ok) choice = { ep: 'cuda', requested: pref, reason: `CUDA execution provider loaded (${pref === 'auto' ? 'ep auto' : 'ep cuda requested'})` };
+    else if (pref === 'cuda') {
+      const r = probe.readiness;
+      const message = probe.loadError
+        ? `ep 'cuda': every CUDA piece is present (${r.summary}), but ONNX Runtime could not create a CUDA session: ${probe.loadError}. Check the GPU (nvidia-smi), the driver's CUDA version (≥ 12) and that cuDNN 9 matches CUDA 12; or use ep 'cpu' (or 'auto').`
+        : cudaMissingMessage(r);
+      throw new LabError('UNSUPPORTED', message, { field: 'ep', ep: 'cuda', missing: r.missing.map((m) => m.id), pieces: r.pieces.map(({ id, ok, detail }) => ({ id, ok, detail })), ...(probe.loadError ? { loadError: probe.loadError } : {}), install: CUDA_INSTALL_HINT });
+    } else {
+      const why = probe.loadError ? `every CUDA piece is present but a CUDA session did not create (${probe.loadError})` : `CUDA is not ready here (missing: ${probe.readiness.missing.map((m) => m.name).join(', ')}; npm run install:cuda, CUDA 12 + cuDNN 9; vla-ad doctor lists each piece)`;
+      choice = { ep: 'cpu', requested: pref, reason: `ep auto: ${why}; using the CPU` };
     }
   }
-  log?.(`graph runtime: execution provider ${choice.ep} — ${choice.reason}`);
-  epCache.set(pref, choice);
+  log?.(`execution provider: ${choice.ep} — ${choice.reason}`);
   return choice;
 }
 

@@ -32,8 +32,13 @@ export type StudentEp = 'auto' | 'cpu' | 'cuda';
 export interface StudentRuntimeOptions {
   tokenizerDir?: string;
   threads?: number;
-  /** Execution provider: auto = CUDA where its provider loads (graph/runtime.ts selectExecutionProvider). */
+  /**
+   * Execution provider (default cpu): auto = CUDA where its provider loads, else the CPU; cuda = CUDA or a
+   * typed UNSUPPORTED naming the missing pieces (graph/runtime.ts selectExecutionProvider). The one used is `ep`.
+   */
   ep?: StudentEp;
+  /** Where the EP choice is said. */
+  log?: (m: string) => void;
 }
 
 interface Backend {
@@ -101,7 +106,7 @@ export class StudentRuntime {
     const props = StudentRuntime.metadataProps(file);
     const meta = StudentRuntime.readMeta(file, props);
     const tok = tokenizerFor(meta.config, opts.tokenizerDir ?? StudentRuntime.embeddedTokenizer(file, props));
-    const { ep } = await selectExecutionProvider(opts.ep ?? 'cpu');
+    const { ep } = await selectExecutionProvider(opts.ep ?? 'cpu', opts.log);
     const s = await session(file, ep, opts.threads ?? 1);
     for (const name of ['pixels', 'tokens']) {
       if (!s.inputNames.includes(name)) throw new LabError('CORRUPT_FILE', `${file}: no input '${name}' (inputs: ${s.inputNames.join(', ')})`, { file, field: 'inputs' });
@@ -130,7 +135,7 @@ export class StudentRuntime {
   /** A trained student (weights in memory), text features cached per distinct text; `int8` quantizes the image path. */
   static async fromWeights(st: ExportInput, opts: StudentRuntimeOptions & { int8?: boolean; quantizeMinElements?: number } = {}): Promise<StudentRuntime> {
     const tok: TextTokenizer = tokenizerFor(st.config, opts.tokenizerDir ?? st.tokenizer);
-    const { ep } = await selectExecutionProvider(opts.ep ?? 'cpu');
+    const { ep } = await selectExecutionProvider(opts.ep ?? 'cpu', opts.log);
     const gr = buildSplitPolicyGraphs(st.config, st.weights, st.stats, st.textLength);
     const textBytes = emitOnnx(gr.text.g, { outputs: gr.text.outputs, contrib: true, graphName: 'policy_text' }).bytes;
     let imageBytes = emitOnnx(gr.image.g, { outputs: gr.image.outputs, contrib: true, graphName: 'policy_image' }).bytes;

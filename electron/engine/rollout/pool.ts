@@ -1,9 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { fromSerialized, LabError, type SerializedError } from '../errors.js';
 import type { TrialContext } from './scheduler.js';
+import { workerModule } from '../util/runtime-paths.js';
 
 /**
  * The worker-process pool that collection and evaluation share. One child process per worker for `runTrials`: worker w always runs in process w, so each process
@@ -30,7 +31,7 @@ export interface WorkerPoolOptions {
   /** Passed to the handler's `init` in every process. */
   config?: unknown;
   env?: NodeJS.ProcessEnv;
-  /** The child entry; default pool-entry next to this file (a bundled build passes its own). */
+  /** The child entry; default the pool entry of this layout (util/runtime-paths.ts: the .ts source, or the bundle's pool-entry.js). */
   entry?: string;
 }
 
@@ -50,7 +51,7 @@ class WorkerProcess {
   ) {}
 
   private start(): Promise<void> {
-    const entry = this.opts.entry ?? fileURLToPath(new URL(`./pool-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+    const entry = this.opts.entry ?? workerModule('pool-entry');
     const execArgv: string[] = [];
     if (entry.endsWith('.ts') || this.opts.handler.endsWith('.ts')) {
       execArgv.push('--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href);

@@ -1,10 +1,10 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { LabError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { initStatesDir } from '../util/runtime-paths.js';
 import { Placer, PlacementFailed } from './placement.js';
 import { castEntry } from './objects.js';
 import type { ObjectPose } from './physics.js';
@@ -43,9 +43,9 @@ export interface InitState {
   fixtures: Record<string, number>;
 }
 
+/** resources/scenes/init, wherever the app runs from (util/runtime-paths.ts). */
 export function initDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, '../../../resources/scenes/init');
+  return initStatesDir();
 }
 
 export const initFilePath = (t: TaskDef) => path.join(initDir(), t.suite, `${t.name}.json`);

@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LabError } from '../errors.js';
+import { rasterizerAddon } from '../util/runtime-paths.js';
 
 /**
  * The camera renderer: a C++ N-API rasterizer in native/ (z-buffer, Lambert + ambient, flat per-geom
@@ -49,9 +48,9 @@ interface NativeRasterizer {
 
 let native: NativeRasterizer | null = null;
 
+/** Where the addon is (util/runtime-paths.ts: the checkout's native/build/Release, or app.asar.unpacked's). */
 export function nativeAddonPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, '../../../native/build/Release/rasterizer.node');
+  return rasterizerAddon();
 }
 
 export function loadRasterizer(): NativeRasterizer {

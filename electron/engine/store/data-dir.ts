@@ -193,9 +193,11 @@ export class DataDirLock {
         const r = readLock(file);
         if (r.state === 'absent') continue; // released or taken away just now: try again
         const { held } = r;
-        if (r.parsed && held.pid === process.pid && (held.procStart ?? null) === self.procStart) {
-          // Already ours (a second open in this process): share it.
-          return new DataDirLock(file, String(held.nonce ?? ''));
+        if (r.parsed && held.pid === process.pid) {
+          // Already ours (a second open in this process): share it. Our pid with another start: a stale lock.
+          if ((held.procStart ?? null) === self.procStart) return new DataDirLock(file, String(held.nonce ?? ''));
+          takeOver(dataDir, file, r.identity, self);
+          continue;
         }
         if (r.parsed ? ownerAlive(held) : r.young) {
           if (!r.parsed) {

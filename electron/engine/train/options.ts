@@ -53,6 +53,12 @@ export const TrainOptions = z.object({
    * in a scheduling-dependent order, so two runs differ in the last bits (docs/student.md).
    */
   threads: z.number().int().positive().optional(),
+  /**
+   * Execution provider (graph/runtime.ts selectExecutionProvider): cpu (default: bit-identical runs with
+   * threads 1), auto (CUDA where its provider loads, else the CPU; the log says which and why), cuda (a
+   * typed UNSUPPORTED error naming the missing pieces before anything is written). The EP used is recorded
+   * in metrics.json (`ep`). It may change across a resume (like threads): results then differ in the last bits.
+   */
   ep: z.enum(['auto', 'cpu', 'cuda']).default('cpu'),
   /**
    * Checkpoints kept in checkpoints/: the latest `keepCheckpoints` epochs, plus the epoch with the best

@@ -5,7 +5,7 @@ import type { ActionStats } from '../data/normalize.js';
 import { frameBatches, splitEpisodes, type FrameRef } from '../data/batching.js';
 import { canonicalJson } from '../util/canonical-json.js';
 import { LabError } from '../errors.js';
-import { InferSession, TrainSession } from '../graph/index.js';
+import { InferSession, TrainSession, selectExecutionProvider } from '../graph/index.js';
 import { type StudentConfig, countParams, studentConfig } from '../model/config.js';
 import { type Weights, initialWeights } from '../model/network.js';
 import { BpeSpec, ClipBpeTokenizer, type TextTokenizer, tokenizerFor } from '../model/tokenizer.js';
@@ -51,6 +51,8 @@ export interface TrainResult {
   history: EpochMetrics[];
   params: ReturnType<typeof countParams>;
   resumedFrom: number | null;
+  /** The execution provider asked for, the one used, and why (also in metrics.json). */
+  ep: { requested: 'auto' | 'cpu' | 'cuda'; used: 'cpu' | 'cuda'; reason: string };
 }
 
 /** What travels with trained weights (student.json; also embedded in policy.onnx). */
@@ -81,9 +83,9 @@ function baseWeights(c: StudentConfig, o: TrainOptions): Weights {
   return loadHfClip(o.init.dir, c, { seed: o.init.seed, stretch: o.init.stretch }).weights;
 }
 
-/** The options that must not change across a resume (everything that shapes the run except epochs and threads). */
+/** The options that must not change across a resume (everything that shapes the run except epochs, threads and the execution provider). */
 function resumeFields(o: TrainOptions): Record<string, unknown> {
-  const { epochs: _e, threads: _t, keepCheckpoints: _k, ...rest } = o;
+  const { epochs: _e, threads: _t, keepCheckpoints: _k, ep: _ep, ...rest } = o;
   return rest;
 }
 
@@ -158,7 +160,10 @@ export async function trainStudent(
 
   const base = baseWeights(c, o);
   const graph = buildStudentTrainStep(c, base, { batch: B, textLength, maskedRows: masked.rows, maskedLength, lambda: o.lambda, weightDecay: o.weightDecay, clipNorm: o.clipNorm });
-  const session = await TrainSession.create(graph, { ep: o.ep, threads: o.threads, seed: o.seed, log: hooks.log });
+  // The EP is chosen once (and said in the log); the train and validation sessions use what was chosen.
+  const epChoice = await selectExecutionProvider(o.ep, hooks.log);
+  const ep = { requested: o.ep, used: epChoice.ep, reason: epChoice.reason };
+  const session = await TrainSession.create(graph, { ep: epChoice.ep, threads: o.threads, seed: o.seed });
   hooks.log?.(`student ${c.name}: ${JSON.stringify(countParams(c))}; batch ${B}, ${stepsPerEpoch} steps/epoch, text length ${textLength}, ep ${session.ep}`);
 
   mkdirSync(path.join(outDir, 'checkpoints'), { recursive: true });
@@ -175,7 +180,7 @@ export async function trainStudent(
     if (!cc.success) throw new LabError('CORRUPT_FILE', `${latest.data.prefix}: checkpoint without run state`, { file: latest.data.prefix });
     const conflicts = resumeConflicts(parseTrainOptions(cc.data.options), o);
     if (conflicts.length) {
-      throw new LabError('CONFLICT', `resume: options differ from the checkpoint's: ${conflicts.join('; ')} (only epochs and threads may change; use another run id to train with these)`, { field: 'options', differences: conflicts });
+      throw new LabError('CONFLICT', `resume: options differ from the checkpoint's: ${conflicts.join('; ')} (only epochs, threads and ep may change; use another run id to train with these)`, { field: 'options', differences: conflicts });
     }
     history = cc.data.history as EpochMetrics[];
     startEpoch = cc.data.epoch + 1;
@@ -217,7 +222,7 @@ export async function trainStudent(
     }
     hooks.onProgress?.({ phase: 'validate', epoch, epochs: o.epochs, step: session.stepCount, totalSteps });
     const vB = Math.min(B, val.reduce((a, e) => a + e.episode.length, 0));
-    const valMetrics = val.length ? await validate(c, base, session.paramValues(), val, stats, text, { cache: masked.cache, rows: Math.min(vB, nInstructions) }, batchOpts, { batch: vB, textLength, lambda: o.lambda, threads: o.threads, ep: o.ep }) : null;
+    const valMetrics = val.length ? await validate(c, base, session.paramValues(), val, stats, text, { cache: masked.cache, rows: Math.min(vB, nInstructions) }, batchOpts, { batch: vB, textLength, lambda: o.lambda, threads: o.threads, ep: epChoice.ep }) : null;
     const m: EpochMetrics = {
       epoch,
       steps: n,
@@ -232,7 +237,7 @@ export async function trainStudent(
     await session.save(path.join(outDir, prefix), { epoch, options: o, stats, textLength, history });
     await writeJsonAtomic(latestFile, { epoch, prefix });
     await pruneCheckpoints(outDir, history, o.keepCheckpoints);
-    await writeJsonAtomic(path.join(outDir, 'metrics.json'), { runId: o.runId, options: o, chunkWeights, dimWeights: o.dimWeights, history });
+    await writeJsonAtomic(path.join(outDir, 'metrics.json'), { runId: o.runId, options: o, ep, chunkWeights, dimWeights: o.dimWeights, history });
     hooks.onProgress?.({ phase: 'checkpoint', epoch, epochs: o.epochs, step: session.stepCount, totalSteps, metrics: m });
   }
 
@@ -243,7 +248,7 @@ export async function trainStudent(
   await saveWeights(weightsFile, weights, c, { runId: o.runId });
   await writeJsonAtomic(metaFile, meta);
   hooks.onProgress?.({ phase: 'done', epoch: o.epochs, epochs: o.epochs, step: session.stepCount, totalSteps });
-  return { outDir, weightsFile, metaFile, history, params: countParams(c), resumedFrom };
+  return { outDir, weightsFile, metaFile, history, params: countParams(c), resumedFrom, ep };
 }
 
 /** Both paths on the validation episodes, every frame once, in order. */

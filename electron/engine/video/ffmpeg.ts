@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
+import { ffmpegStaticBinary } from '../util/runtime-paths.js';
 
 export interface FfmpegLocation {
   path: string;
@@ -9,19 +9,15 @@ export interface FfmpegLocation {
 }
 
 /**
- * Where ffmpeg comes from, in order: `FFMPEG_BIN`; the optional ffmpeg-static package (its binary is
- * absent where its install could not download it; inside a packaged app it lives in app.asar.unpacked);
- * `ffmpeg` on PATH. Returns null when none runs.
+ * Where ffmpeg comes from, in order: `FFMPEG_BIN`; the optional ffmpeg-static package's binary
+ * (util/runtime-paths.ts: the checkout's node_modules, or app.asar.unpacked in a packaged app; absent
+ * where its install could not download it); `ffmpeg` on PATH. Returns null when none runs.
  */
 export function locateFfmpeg(): FfmpegLocation | null {
   const candidates: Array<{ path: string; source: FfmpegLocation['source'] }> = [];
   if (process.env.FFMPEG_BIN) candidates.push({ path: process.env.FFMPEG_BIN, source: 'FFMPEG_BIN' });
-  try {
-    const staticPath = createRequire(import.meta.url)('ffmpeg-static') as string | null;
-    if (staticPath) candidates.push({ path: staticPath.replace(`app.asar${'/'}`, 'app.asar.unpacked/'), source: 'ffmpeg-static' });
-  } catch {
-    /* optional dependency not installed */
-  }
+  const staticPath = ffmpegStaticBinary();
+  if (staticPath) candidates.push({ path: staticPath, source: 'ffmpeg-static' });
   candidates.push({ path: 'ffmpeg', source: 'PATH' });
   for (const c of candidates) {
     if (c.source !== 'PATH' && !existsSync(c.path)) continue;

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -83,6 +84,33 @@ describe('DataDirLock: atomic', () => {
       expect(readdirSync(t.dir).filter((f) => f.startsWith('lab.lock'))).toEqual([]);
     }
   }, 120_000);
+
+  it('waits for a lock that is being written (created, content not yet there) instead of taking it for stale', async () => {
+    // The old lock's race, made deterministic: another process has created lab.lock and writes its content a
+    // moment later. An empty lock is not stale; the owner's content, once there, is a live owner: CONFLICT.
+    const file = lockFile();
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); process.stdout.write('ready\\n');
+         const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(file)})) { clearInterval(t);
+           setTimeout(() => { fs.writeFileSync(${JSON.stringify(file)}, JSON.stringify({ pid: process.pid, owner: 'slow writer' })); setTimeout(() => {}, 5000); }, 150); } }, 5);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve) => writer.stdout!.once('data', () => resolve()));
+      writeFileSync(file, ''); // "created with O_EXCL, not written yet"
+      const e = errorOf(() => DataDirLock.acquire(t.dir, 'impatient'));
+      expect(e, 'acquired a lock that another process was writing').toBeInstanceOf(LabError);
+      expect((e as LabError).code).toBe('CONFLICT');
+      expect(e!.message).toContain('slow writer');
+      expect(held().owner).toBe('slow writer');
+    } finally {
+      writer.kill('SIGKILL');
+    }
+  });
 
   it('takes over a lock whose pid is dead, and refuses one whose owner is alive', () => {
     writeFileSync(lockFile(), JSON.stringify({ pid: 2 ** 22 + 12345, owner: 'crashed', since: 'x' }));
@@ -167,9 +195,13 @@ describe('read-only data directories', () => {
       ro.ro();
       expect(() => writeFileSync(path.join(dataDir, 'probe'), 'x')).toThrow(); // really read-only, even for root
 
+      const snapshots = () => readdirSync(os.tmpdir()).filter((f) => f.startsWith('vla-ad-readonly-'));
+      const before = snapshots().length;
       const r = openLab({ dataDir, owner: 'cli', spawn: noJobs, readOnly: true });
       try {
         expect(r.store.readOnly).toBe(true);
+        // The writer closed cleanly (no -shm left), which SQLite cannot open on read-only media: a snapshot is read.
+        expect(snapshots().length).toBe(before + 1);
         expect(r.store.listExperiments().map((e) => e.name)).toEqual(['kept']);
         const listed = await r.handle('experiments.list', {});
         expect(listed.ok && (listed.value as { name: string }[]).map((e) => e.name)).toEqual(['kept']);
@@ -182,6 +214,7 @@ describe('read-only data directories', () => {
       } finally {
         r.close();
       }
+      expect(snapshots().length, 'the snapshot is removed at close').toBe(before);
 
       // A writer gets an IO_ERROR naming the directory, not a raw EROFS stack trace.
       const e = errorOf(() => openLab({ dataDir, owner: 'writer', spawn: noJobs }));

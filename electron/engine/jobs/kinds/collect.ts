@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseOr } from '../../errors.js';
 import { SUITE_TASKS, SUITES } from '../../sim/index.js';
-import { fileURLToPath } from 'node:url';
+import { workerModule } from '../../util/runtime-paths.js';
 import { collectRollouts, demoFile, failureFile, type CollectResult } from '../../teacher/collect.js';
 import { BuiltinSimEnv } from '../../envs/builtin-sim.js';
 import { TeacherSpec } from '../../policies/spec.js';
@@ -27,7 +27,7 @@ import { CollectParams, type CollectParamsInput } from './collect-params.js';
  * openpi websocket) that sees only the images, proprioception and the instruction.
  */
 
-const workerHandler = () => fileURLToPath(new URL(`../../teacher/collect-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+const workerHandler = () => workerModule('collect-worker');
 
 function merge(suite: string, parts: CollectResult[], seconds: number): CollectResult {
   const out: CollectResult = { suite, files: [], successes: 0, failures: 0, skipped: 0, frames: 0, perTask: {}, seconds };

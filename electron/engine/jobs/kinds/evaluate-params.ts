@@ -20,6 +20,14 @@ export const EvaluateParams = z
     keepFrames: z.boolean().default(true),
     frameStride: z.number().int().positive().default(1),
     retryErrored: z.boolean().default(false),
+    /**
+     * The execution provider of every student policy of the job, when given (it wins over a student
+     * spec's own `ep`; absent: each student runs on its spec's `ep`, default cpu). auto = CUDA where it
+     * loads, else the CPU (the log says which and why); cuda where CUDA cannot run fails at once, before
+     * anything is written under eval/. Teachers and baselines are not ONNX models: it does not apply to
+     * them. The EP used is recorded in evaluation.json, in each trial record and in the latency tables.
+     */
+    ep: z.enum(['auto', 'cpu', 'cuda']).optional(),
   })
   .strict();
 export type EvaluateParams = z.output<typeof EvaluateParams>;

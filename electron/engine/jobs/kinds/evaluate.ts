@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { LabError, parseOr } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { evaluatePolicy, studentCoverage, type PolicyEvaluation } from '../../evaluate/evaluation.js';
+import { evaluatePolicy, studentCoverage, studentEp, type PolicyEvaluation } from '../../evaluate/evaluation.js';
 import type { TrainingCoverage } from '../../evaluate/coverage.js';
 import { PolicyEntrySchema } from '../../evaluate/policy-entry.js';
 import { TEACHER_KINDS } from '../../policies/spec.js';
@@ -29,6 +29,9 @@ export const evaluateJob = async (ctx: JobContext) => runEvaluate(parseOr(Evalua
 
 /** Closed-loop evaluation of the policies under one protocol (the typed run: the distill recipe calls it as its stage). */
 export async function runEvaluate(p: EvaluateParams, ctx: JobContext) {
+  // Every student's execution provider first (the job's `ep`, else its spec's): an `ep: cuda` where CUDA
+  // cannot run fails here, a typed UNSUPPORTED naming the missing pieces, before anything is written under eval/.
+  for (const e of p.policies) await studentEp(e, p.ep, (m) => ctx.log(m));
   if (!ctx.experimentDir) throw new LabError('INVALID_INPUT', 'evaluate runs inside an experiment', {});
   const ids = p.policies.map((e) => e.id);
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -65,6 +68,8 @@ export async function runEvaluate(p: EvaluateParams, ctx: JobContext) {
       frames: { keep: p.keepFrames, stride: p.frameStride },
       retryErrored: p.retryErrored,
       coverage: coverage.get(entry.id) ?? null,
+      ...(p.ep ? { ep: p.ep } : {}), // resolved again there, from the same per-process probe
+      log: (line, level) => ctx.log(line, level),
       signal: ctx.signal,
       onTrial: (t) => {
         const done = k * perPolicy + t.skipped + t.done;
@@ -103,6 +108,7 @@ export async function runEvaluate(p: EvaluateParams, ctx: JobContext) {
         errored: r.records.length - counted.length,
         successRate: counted.length ? counted.filter((x) => x.success).length / counted.length : null,
         coverage: r.coverage ? { known: r.coverage.known, unseen: r.coverage.unseen, warning: r.coverage.warning } : null,
+        ep: r.ep,
       };
     }),
     tables: tables.map((t) => t.id),

@@ -16,6 +16,8 @@ export const TrainParams = TrainOptions.pick({
   valFraction: true,
   seed: true,
   threads: true,
+  /** Execution provider (default cpu): auto = CUDA where it loads, else the CPU; cuda = CUDA or a typed error at once. */
+  ep: true,
   keepCheckpoints: true,
 })
   .extend({

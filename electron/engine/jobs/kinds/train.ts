@@ -5,6 +5,7 @@ import { LabError, parseOr } from '../../errors.js';
 import { readLiberoHdf5 } from '../../data/libero-hdf5.js';
 import { readSidecar } from '../../data/sidecar.js';
 import { trainStudent } from '../../train/trainer.js';
+import { selectExecutionProvider } from '../../graph/index.js';
 import { TrainOptions } from '../../train/options.js';
 import type { StudentEpisode } from '../../train/dataset.js';
 import { exportPolicy, readTrainedStudent } from '../../model/policy.js';
@@ -54,6 +55,10 @@ export const trainJob = async (ctx: JobContext) => runTrain(parseOr(TrainParams,
 
 /** One student on the experiment's dataset (the typed run: the distill recipe calls it per stage). */
 export async function runTrain(p: TrainParams, ctx: JobContext) {
+  // The execution provider first: `ep: cuda` where CUDA cannot run fails here, a typed UNSUPPORTED naming
+  // the missing pieces, before the dataset is read or anything is written under students/ (the trainer
+  // logs the choice when it starts).
+  await selectExecutionProvider(p.ep);
   if (!ctx.experimentDir) throw new LabError('INVALID_INPUT', 'train runs inside an experiment', {});
   ctx.progress(0.01, 'read dataset');
   const episodes = await loadStudentEpisodes(path.resolve(ctx.experimentDir, p.dataset), p.descriptions === 'sidecar');
@@ -80,6 +85,7 @@ export async function runTrain(p: TrainParams, ctx: JobContext) {
       valFraction: p.valFraction,
       seed: p.seed,
       threads: p.threads,
+      ep: p.ep,
     },
     {
       signal: ctx.signal,
@@ -97,7 +103,7 @@ export async function runTrain(p: TrainParams, ctx: JobContext) {
   ctx.artifact('student-weights', rel(result.weightsFile), { runId: p.runId });
   ctx.artifact('student-meta', rel(result.metaFile), { runId: p.runId });
   if (existsSync(path.join(outDir, 'metrics.json'))) ctx.artifact('training-metrics', rel(path.join(outDir, 'metrics.json')), { runId: p.runId });
-  ctx.record('training', { runId: p.runId, lambda: p.lambda, descriptions: p.descriptions, history: result.history, params: result.params });
+  ctx.record('training', { runId: p.runId, lambda: p.lambda, descriptions: p.descriptions, history: result.history, params: result.params, ep: result.ep });
 
   let policyFile: string | null = null;
   if (p.exportPolicy) {
@@ -116,6 +122,7 @@ export async function runTrain(p: TrainParams, ctx: JobContext) {
     epochs: result.history.length,
     resumedFrom: result.resumedFrom,
     params: result.params,
+    ep: result.ep,
     lastEpoch: last ?? null,
     policy: policyFile ? rel(policyFile) : null,
   };

@@ -37,6 +37,8 @@ export const DistillConfig = z
       .default([]),
     annotator: z.enum(['auto', 'vlm', 'offline']).default('auto'),
     annotateMode: z.enum(['segment', 'frame']).default('segment'),
+    /** A VLM task that still fails after its retries: 'none' fails the annotate stage, 'offline' fills it with offline text (counted, and noted in every table that uses it). */
+    annotateFallback: z.enum(['none', 'offline']).default('none'),
     /** The student preset (model/config.ts) and overrides of it. */
     student: TrainOptions.shape.config,
     studentOverrides: TrainOptions.shape.configOverrides,
@@ -58,6 +60,13 @@ export const DistillConfig = z
     execution: ChunkExecutionSchema.default({ mode: 'whole' }),
     seed: z.number().int().default(0),
     threads: z.number().int().positive().optional(),
+    /**
+     * The execution provider of the train and evaluate stages (one setting for both; train/options.ts):
+     * cpu (default), auto (CUDA where it loads, else the CPU; the log says which and why) or cuda (fails
+     * at once, naming what is missing). Fingerprinted only when not cpu (an EP changes results in the last
+     * bits), so experiments from before the setting keep their fingerprints.
+     */
+    ep: TrainOptions.shape.ep,
   })
   .strict();
 export type DistillConfig = z.infer<typeof DistillConfig>;

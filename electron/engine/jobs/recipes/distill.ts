@@ -41,6 +41,9 @@ export { DistillConfig, parseDistillConfig, type DistillConfigInput } from './di
  * The teacher as fingerprints see it: the plain scripted teachers keep the string they were written as
  * before the teacher became a PolicySpec, so existing experiments keep their fingerprints (tested).
  */
+/** The annotation fallback in fingerprints only when opted in, so experiments from before the setting keep theirs. */
+const annotateFallbackKey = (c: DistillConfig) => (c.annotateFallback === 'none' ? {} : { fallback: c.annotateFallback });
+
 export function teacherKey(t: PolicySpec): unknown {
   const json = canonicalJson(t);
   if (json === canonicalJson({ kind: 'scripted' })) return 'scripted';
@@ -76,6 +79,9 @@ function part(stage: StageContext<unknown>, i: number, n: number): StageContext<
 /** Initial weights and tokenizer folder, only when set (so fingerprints of experiments without them stay as they were). */
 const studentWeights = (c: DistillConfig) => ({ ...(c.studentInit ? { init: c.studentInit } : {}), ...(c.tokenizerDir ? { tokenizerDir: c.tokenizerDir } : {}) });
 
+/** The execution provider, only when not the default cpu (so fingerprints of experiments without it stay as they were). */
+const epSetting = (c: DistillConfig) => (c.ep !== 'cpu' ? { ep: c.ep } : {});
+
 /** The student's settings every training run of the experiment shares (the train job's params; fingerprinted by studentKey). */
 export const studentSettings = (c: DistillConfig) => ({
   config: c.student,
@@ -85,6 +91,7 @@ export const studentSettings = (c: DistillConfig) => ({
   batchSize: c.batchSize,
   lr: c.lr,
   seed: c.seed,
+  ...epSetting(c),
 });
 
 /** The names studentKey has always hashed these settings under (the rest keep theirs). */
@@ -135,9 +142,9 @@ export const distillStages: Stage<DistillConfig>[] = [
   {
     name: 'annotate',
     weight: 1,
-    settings: (c) => ({ taxonomy: c.taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed }),
+    settings: (c) => ({ taxonomy: c.taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed, ...annotateFallbackKey(c) }),
     run: (stage) =>
-      runKind(stage as StageContext<unknown>, 'annotate', AnnotateParams, runAnnotate, { dataset: 'data', annotator: stage.config.annotator, taxonomy: stage.config.taxonomy, mode: stage.config.annotateMode, seed: stage.config.seed }),
+      runKind(stage as StageContext<unknown>, 'annotate', AnnotateParams, runAnnotate, { dataset: 'data', annotator: stage.config.annotator, taxonomy: stage.config.taxonomy, mode: stage.config.annotateMode, seed: stage.config.seed, fallback: stage.config.annotateFallback }),
   },
   {
     name: 'train',
@@ -163,7 +170,7 @@ export const distillStages: Stage<DistillConfig>[] = [
   {
     name: 'evaluate',
     weight: 4,
-    settings: (c) => ({ suites: c.suites, tasks: c.tasks, trials: c.trials, execution: c.execution, seed: c.seed }),
+    settings: (c) => ({ suites: c.suites, tasks: c.tasks, trials: c.trials, execution: c.execution, seed: c.seed, ...epSetting(c) }),
     run: (stage) => {
       const c = stage.config;
       const policies = [
@@ -179,6 +186,7 @@ export const distillStages: Stage<DistillConfig>[] = [
         execution: c.execution,
         seed: c.seed,
         imageSize: c.imageSize,
+        ...epSetting(c),
       });
     },
   },
@@ -226,7 +234,7 @@ export interface AblationOutput {
  */
 export function ablationRunKey(c: DistillConfig, taxonomy: number): string {
   const collect = distillStages.find((s) => s.name === 'collect')!.settings(c);
-  const annotate = { taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed };
+  const annotate = { taxonomy, annotator: c.annotator, mode: c.annotateMode, seed: c.seed, ...annotateFallbackKey(c) };
   const train = { ...studentKey(c), lambda: c.lambdas[0] };
   return createHash('sha256').update(canonicalJson({ collect, annotate, train })).digest('hex').slice(0, 16);
 }
@@ -279,7 +287,7 @@ const ablationStage: Stage<DistillConfig> = {
       } else stage.job.log(`taxonomy ablation: resuming ${runId}`);
       const dataset = path.relative(expDir, path.join(dir, 'data'));
       stage.job.log(`taxonomy ablation: ${taxonomy} phases: annotate, then train ${runId} (λ = ${lambda})`);
-      await runKind(span(sub, 0, 0.2), 'annotate', AnnotateParams, runAnnotate, { dataset, annotator: c.annotator, taxonomy, mode: c.annotateMode, seed: c.seed, granularity: false });
+      await runKind(span(sub, 0, 0.2), 'annotate', AnnotateParams, runAnnotate, { dataset, annotator: c.annotator, taxonomy, mode: c.annotateMode, seed: c.seed, fallback: c.annotateFallback, granularity: false });
       await runKind(span(sub, 0.2, 1), 'train', TrainParams, runTrain, {
         dataset,
         runId,
@@ -295,6 +303,9 @@ const ablationStage: Stage<DistillConfig> = {
     return { lambda, rows };
   },
 };
+
+/** What runs the teacher, for Table 3's caption (it is not an ONNX model: no execution provider). */
+const teacherRunsOn = (t: PolicySpec) => (t.kind === 'scripted' || t.kind === 'scripted-noisy' ? 'plain JavaScript' : `its ${t.kind} server`);
 
 /** A student's learned parameter count, from the config in the policy.json exported beside its policy.onnx. */
 function studentParams(expDir: string, runId: string): number {
@@ -342,12 +353,13 @@ const reportStage: Stage<DistillConfig> = {
     tables.push(
       efficiencyFromTrials(
         records,
-        [{ id: 'teacher', label: method('teacher').label, params: null }, ...runs.map((r) => ({ id: r.runId, label: method(r.runId).label, params: studentParams(expDir, r.runId) }))],
+        [{ id: 'teacher', label: method('teacher').label, params: null, provider: teacherRunsOn(c.teacher) }, ...runs.map((r) => ({ id: r.runId, label: method(r.runId).label, params: studentParams(expDir, r.runId) }))],
         {
           id: 'table3-efficiency',
           title: 'Inference efficiency in the closed-loop trials (paper Table 3)',
           reference: 'teacher',
-          provider: 'the cpu execution provider (onnxruntime-node; the scripted teacher is plain JavaScript)',
+          // each student's EP comes from its trial records (evaluate records it); older records ran on the CPU
+          provider: 'the cpu execution provider (onnxruntime-node)',
           notes: [
             `Evaluation workers share the CPU${workers.success ? ` (${workers.data.workers} worker process${workers.data.workers === 1 ? '' : 'es'} here)` : ''}, so absolute times depend on the worker count and on the machine's load.`,
             `Params: students counted from the config in students/<run>/policy.json (countParams, total); the scripted teacher has no learned parameters (—).`,
