@@ -6,7 +6,7 @@ import { resolveDataDir } from '../engine/store/data-dir.js';
 import { RESOURCES_PATH_ENV, workerModule } from '../engine/util/runtime-paths.js';
 import { CSP } from '../api/csp.js';
 import { resolveArtifactFile } from '../engine/store/artifact-files.js';
-import { serializeError } from '../engine/errors.js';
+import { LabError, serializeError } from '../engine/errors.js';
 import { registerIpcRouter } from './ipc-router.js';
 import { utilitySpawner } from './utility-spawner.js';
 import { KeychainSecretStore } from './keychain-secrets.js';
@@ -46,12 +46,13 @@ async function start(): Promise<void> {
   lab = openLab({ dataDir, owner: 'electron app', spawn: utilitySpawner(workerPath), secrets: new KeychainSecretStore(dataDir) });
   registerIpcRouter(lab, isTrustedUrl);
   protocol.handle('lab-file', (request) => {
-    const url = new URL(request.url);
     try {
+      // A malformed lab-file URL (or escape) is a 404 with a typed error, like any other bad request.
+      const url = new URL(request.url);
       const file = resolveArtifactFile(lab!.store, decodeURIComponent(url.hostname + url.pathname));
       return net.fetch(pathToFileURL(file).href, { headers: request.headers });
     } catch (err) {
-      return new Response(JSON.stringify(serializeError(err)), { status: 404, headers: { 'content-type': 'application/json' } });
+      return new Response(JSON.stringify(serializeError(err instanceof URIError || err instanceof TypeError ? new LabError('INVALID_INPUT', `malformed lab-file URL: ${(err as Error).message}`, {}) : err)), { status: 404, headers: { 'content-type': 'application/json' } });
     }
   });
 

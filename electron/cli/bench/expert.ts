@@ -6,10 +6,10 @@ import { measureSolvability, type TaskSolvability } from '../../engine/teacher/s
 import { collectRollouts } from '../../engine/teacher/collect.js';
 import { ScriptedExpert } from '../../engine/policies/scripted-expert.js';
 import { BuiltinSimEnv } from '../../engine/envs/builtin-sim.js';
-import { fileURLToPath } from 'node:url';
 import { forkWorkerPool } from '../../engine/rollout/pool.js';
 import { runTrials } from '../../engine/rollout/scheduler.js';
 import type { CollectTaskSpec } from '../../engine/teacher/collect-worker.js';
+import { workerModule } from '../../engine/util/runtime-paths.js';
 import type { CollectResult } from '../../engine/teacher/collect.js';
 import type { BenchReport, BenchRow } from './report.js';
 
@@ -47,7 +47,7 @@ export default async function expertBench(args: string[]): Promise<BenchReport> 
   for (const workers of [2, 1]) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-expert-'));
     const specs: CollectTaskSpec[] = [0, 1, 2, 3].map((task) => ({ suite: 'object', task, episodesPerTask: 3, seed: 0, outDir: dir, imageSize: 128, keepFailures: false, flushEvery: 5, teacher: { kind: 'scripted' } }));
-    const pool = forkWorkerPool<CollectTaskSpec, CollectResult>(workers, { handler: fileURLToPath(new URL(`../../engine/teacher/collect-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url)) });
+    const pool = forkWorkerPool<CollectTaskSpec, CollectResult>(workers, { handler: workerModule('collect-worker') });
     try {
       await pool.runOne({ ...specs[0], task: 9, outDir: path.join(dir, 'warm') }, { worker: 0, index: 0 }); // start-up and JIT outside the timing
       if (workers > 1) await pool.runOne({ ...specs[0], task: 8, outDir: path.join(dir, 'warm') }, { worker: 1, index: 0 });

@@ -1,4 +1,0 @@
-declare module '*?modulePath' {
-  const path: string;
-  export default path;
-}
