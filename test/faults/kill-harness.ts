@@ -74,7 +74,7 @@ export interface KillPoint {
   attempt: number;
   /** The job's stored status just before the kill (it must be running). */
   statusBefore: string;
-  /** What the kind's probe said at the kill (e.g. the latest checkpoint), for the resume assertions. */
+  /** What the kind's probe said once the killed worker was gone (e.g. its last checkpoint), for the resume assertions. */
   probe: unknown;
 }
 
@@ -87,7 +87,9 @@ export interface Attempt {
   kill: KillPoint | null;
   /** The worker's child processes (rollout pool) when it was killed. */
   orphans: number[];
-  /** Of `orphans`, those still running when the job was resumed. */
+  /** Their command lines. */
+  orphanCommands: string[];
+  /** Of `orphans`, those still running when the next attempt reported its first progress (an overlap). */
   orphansAtResume: number[];
   /** Whether the worker had sent its result before the kill landed. */
   sawResult: boolean;
@@ -110,7 +112,7 @@ export interface KillOptions {
    * what the job has committed to disk (for jobs whose messages are coarse, e.g. collect in worker processes).
    */
   poll?: { fraction: () => number; intervalMs?: number };
-  /** A snapshot taken at each kill (checkpoint epoch, episodes on disk), kept in the KillPoint. */
+  /** A snapshot taken after each killed worker exited (checkpoint epoch, episodes on disk), kept in the KillPoint. */
   probe?: () => unknown;
   /** Give up after this long (a hang is a failure, not a timing assertion). */
   timeoutMs?: number;
@@ -133,12 +135,27 @@ export function childPids(pid: number): number[] {
   return out;
 }
 
+/** A process's command line (for reports), '' when it is gone. */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Whether a process runs (a zombie, dead but not yet reaped, does not). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return !existsSync('/proc/self'); // no /proc: trust kill(0)
   }
 }
 
@@ -157,7 +174,7 @@ export async function runWithKills(w: WatchedLab, kind: string, experimentId: st
   let jobId = '';
 
   const attach = (id: string, proc: JobProcess) => {
-    const a: Attempt = { pid: proc.pid ?? -1, progress: [], exitCode: undefined, kill: null, orphans: [], orphansAtResume: [], sawResult: false, final: null };
+    const a: Attempt = { pid: proc.pid ?? -1, progress: [], exitCode: undefined, kill: null, orphans: [], orphanCommands: [], orphansAtResume: [], sawResult: false, final: null };
     attempts.push(a);
     const consider = (fraction: number, stage: string) => {
       if (a.kill || kills.length >= N || a.exitCode !== undefined) return;
@@ -165,7 +182,8 @@ export async function runWithKills(w: WatchedLab, kind: string, experimentId: st
       if (fraction <= (kills.at(-1)?.fraction ?? 0)) return;
       const statusBefore = lab.store.getJob(id).status;
       a.orphans = childPids(a.pid);
-      a.kill = { k: kills.length + 1, threshold: thresholds[kills.length], fraction, stage, attempt: attempts.length, statusBefore, probe: opts.probe?.() };
+      a.orphanCommands = a.orphans.map(commandOf);
+      a.kill = { k: kills.length + 1, threshold: thresholds[kills.length], fraction, stage, attempt: attempts.length, statusBefore, probe: null };
       kills.push(a.kill);
       process.kill(a.pid, 'SIGKILL');
     };
@@ -173,6 +191,8 @@ export async function runWithKills(w: WatchedLab, kind: string, experimentId: st
       const m = raw as { type?: string; fraction?: number; stage?: string };
       if (m?.type === 'result') a.sawResult = true;
       if (m?.type !== 'progress' || typeof m.fraction !== 'number') return;
+      const before = attempts.at(-2);
+      if (a.progress.length === 0 && before) before.orphansAtResume = before.orphans.filter(alive);
       a.progress.push({ fraction: m.fraction, stage: String(m.stage) });
       if (!opts.poll) consider(m.fraction, String(m.stage));
     });
@@ -206,8 +226,9 @@ export async function runWithKills(w: WatchedLab, kind: string, experimentId: st
     ]);
     const a = attempts.at(-1)!;
     a.final = final;
+    // What the dead worker left (its last checkpoint, its committed episodes): what the resume starts from.
+    if (a.kill && opts.probe) a.kill.probe = opts.probe();
     if (!a.kill || final.status !== 'interrupted') return { jobId, attempts, kills, final, wallMs: Date.now() - t0 };
-    a.orphansAtResume = a.orphans.filter(alive);
     w.onNextSpawn(attach);
     job = lab.supervisor.resume(jobId);
   }

@@ -61,9 +61,10 @@ export const TrainOptions = z.object({
    */
   ep: z.enum(['auto', 'cpu', 'cuda']).default('cpu'),
   /**
-   * Checkpoints kept in checkpoints/: the latest `keepCheckpoints` epochs, plus the epoch with the best
-   * validation loss (best.json). One per epoch would fill a disk: 44.6 MB each for the demo's tiny
-   * student, GBs for a b16 λ sweep. Resume needs only the latest.
+   * Full checkpoints (parameters + AdamW state) kept in checkpoints/: the latest `keepCheckpoints` epochs;
+   * the best validation epoch is kept apart as weights alone (student-best.safetensors, best.json). One
+   * per epoch would fill a disk: 44.6 MB each for the demo's tiny student, GBs for a b16 λ sweep. Resume
+   * needs only the latest.
    */
   keepCheckpoints: z.number().int().min(1).default(1),
   /** Run id recorded in checkpoints and the exported policy. */

@@ -92,22 +92,21 @@ function resumeFields(o: TrainOptions): Record<string, unknown> {
 const checkpointPrefix = (epoch: number) => `checkpoints/epoch-${String(epoch).padStart(4, '0')}`;
 
 /**
- * Keep the latest `keep` epochs' checkpoints and the best one (lowest validation loss of the full path,
- * recorded in best.json); remove the rest. Called after the latest pointer moved, so the checkpoint a
- * resume needs is never among those removed.
+ * Keep the latest `keep` epochs' full checkpoints (parameters + optimizer state: what a resume needs) and
+ * remove the older ones. Called after the latest pointer moved, so the checkpoint a resume needs is never
+ * among those removed. The best epoch is kept apart as weights alone (saveBest): a third of the size.
  */
-async function pruneCheckpoints(outDir: string, history: readonly EpochMetrics[], keep: number): Promise<void> {
-  const scored = history.filter((m) => m.val !== null);
-  const best = scored.length ? scored.reduce((a, b) => (b.val!.full.loss < a.val!.full.loss ? b : a)) : null;
-  if (best) await writeJsonAtomic(path.join(outDir, 'best.json'), { epoch: best.epoch, prefix: checkpointPrefix(best.epoch), valLoss: best.val!.full.loss });
-  const last = history.at(-1)?.epoch ?? 0;
-  const kept = new Set<number>([...(best ? [best.epoch] : []), ...Array.from({ length: keep }, (_, i) => last - i)]);
+function pruneCheckpoints(outDir: string, lastEpoch: number, keep: number): void {
   const dir = path.join(outDir, 'checkpoints');
   for (const name of readdirSync(dir)) {
     const m = /^epoch-(\d+)\.(json|safetensors)$/.exec(name);
-    if (m && !kept.has(Number(m[1]))) rmSync(path.join(dir, name), { force: true });
+    if (m && Number(m[1]) <= lastEpoch - keep) rmSync(path.join(dir, name), { force: true });
   }
 }
+
+/** The epoch with the lowest full-path validation loss so far (the first of equals), null without validation. */
+const bestEpoch = (history: readonly EpochMetrics[]): EpochMetrics | null =>
+  history.filter((m) => m.val !== null).reduce<EpochMetrics | null>((a, b) => (a === null || b.val!.full.loss < a.val!.full.loss ? b : a), null);
 
 /** The options a resume would change, as `name saved → asked` (empty when the run may resume). */
 export function resumeConflicts(saved: TrainOptions, asked: TrainOptions): string[] {
@@ -236,7 +235,12 @@ export async function trainStudent(
     const prefix = checkpointPrefix(epoch);
     await session.save(path.join(outDir, prefix), { epoch, options: o, stats, textLength, history });
     await writeJsonAtomic(latestFile, { epoch, prefix });
-    await pruneCheckpoints(outDir, history, o.keepCheckpoints);
+    pruneCheckpoints(outDir, epoch, o.keepCheckpoints);
+    // The best epoch's weights (what a user would deploy by validation loss), apart from the resume state.
+    if (bestEpoch(history)?.epoch === epoch) {
+      await saveWeights(path.join(outDir, 'student-best.safetensors'), mergeTrained(c, base, session.paramValues()), c, { runId: o.runId });
+      await writeJsonAtomic(path.join(outDir, 'best.json'), { epoch, valLoss: m.val!.full.loss, weights: 'student-best.safetensors' });
+    }
     await writeJsonAtomic(path.join(outDir, 'metrics.json'), { runId: o.runId, options: o, ep, chunkWeights, dimWeights: o.dimWeights, history });
     hooks.onProgress?.({ phase: 'checkpoint', epoch, epochs: o.epochs, step: session.stepCount, totalSteps, metrics: m });
   }

@@ -72,8 +72,9 @@ describe('training defaults have one home (train/options.ts)', () => {
   it("what the demo's train stage runs is today's (the train job's parsed params, warm-up 20 from the train job's default)", () => {
     const c = parseDistillConfig(DEMO_CONFIG);
     const r = studentRuns(c)[0];
-    const { keepCheckpoints, ...p } = TrainParams.parse({ dataset: 'data', runId: r.runId, descriptions: r.descriptions, lambda: r.lambda, ...studentSettings(c), threads: c.threads });
+    const { keepCheckpoints, ep, ...p } = TrainParams.parse({ dataset: 'data', runId: r.runId, descriptions: r.descriptions, lambda: r.lambda, ...studentSettings(c), threads: c.threads });
     expect(keepCheckpoints).toBe(1); // added since: which checkpoints stay on disk, not what is trained
+    expect(ep).toBe('cpu'); // added since: the execution provider, cpu as trainStudent's default was then
     // Computed with the train job's schema of commit 7ad82dc on the same params.
     expect(canonicalJson(p)).toBe(
       '{"batchSize":32,"config":"tiny","configOverrides":{"image":{"size":64},"lora":{"rank":0},"text":{"contextLength":96}},"dataset":"data","descriptions":"sidecar","epochs":20,"exportPolicy":true,"init":{"kind":"random","seed":0},"lambda":0.5,"lr":0.001,"runId":"lambda-0.5","seed":0,"valFraction":0.1,"warmupSteps":20}',
