@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { LabError, parseOr } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -106,17 +107,43 @@ export function planRecords(plan: readonly TrialSpec[], records: Iterable<TrialR
   return plan.map((s) => byKey.get(trialKey(s))).filter((r): r is TrialRecord => r !== undefined);
 }
 
+/** sha256 of a policy file (a student's policy.onnx), when it exists (a missing one fails later, naming it). */
+function fileDigest(file: string): { sha256: string } | null {
+  if (!existsSync(file)) return null;
+  return { sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
+}
+
+/**
+ * Trials of an earlier version of the same student file (retrained since: the distill recipe's train stage
+ * ran again, or the user exported anew) describe another policy: the folder is moved aside to
+ * `eval/<id>.previous-<hash>` (kept, not deleted) and the evaluation starts afresh. Folders from before
+ * the hash was recorded are kept in place (nothing to compare).
+ */
+function setAsideIfRetrained(evalDir: string, id: string, now: { sha256: string } | null, log?: (line: string, level?: 'info' | 'warn') => void): void {
+  const metaFile = path.join(evalDir, 'evaluation.json');
+  if (!now || !existsSync(metaFile)) return;
+  const prev = (JSON.parse(readFileSync(metaFile, 'utf8')) as { policyFile?: { sha256?: string } }).policyFile?.sha256;
+  if (prev === undefined || prev === now.sha256) return;
+  let aside = `${evalDir}.previous-${prev.slice(0, 12)}`;
+  for (let k = 2; existsSync(aside); k++) aside = `${evalDir}.previous-${prev.slice(0, 12)}-${k}`;
+  renameSync(evalDir, aside);
+  log?.(`${id}: the student file changed since eval/${id} was evaluated (sha256 ${prev.slice(0, 12)} → ${now.sha256.slice(0, 12)}); its trials were moved to ${path.basename(aside)} and the evaluation starts afresh`, 'warn');
+}
+
 export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<PolicyEvaluation> {
   const { protocol, evalDir } = opts;
   const entry = parseOr(PolicyEntrySchema, opts.entry, 'evaluate: policy');
   // The EP first: an `ep: cuda` that cannot run fails here, before the eval folder is made.
   const ep = await studentEp(entry, opts.ep);
+  // A student is the file it names: its content hash is part of what this folder was evaluated on.
+  const policyFile = entry.spec.kind === 'student' ? fileDigest(path.resolve(opts.baseDir, entry.spec.file)) : null;
+  setAsideIfRetrained(evalDir, entry.id, policyFile, opts.log);
   mkdirSync(evalDir, { recursive: true });
   const log = trialLogFile(evalDir);
   // The protocol and policy this folder was evaluated under, recorded (seeds included) and checked.
   const metaFile = path.join(evalDir, 'evaluation.json');
   const coverage = opts.coverage !== undefined ? opts.coverage : studentCoverage(entry, protocol, opts.baseDir);
-  const meta = { policy: entry, protocol, coverage, ...(ep ? { ep } : {}) };
+  const meta = { policy: entry, protocol, coverage, ...(ep ? { ep } : {}), ...(policyFile ? { policyFile } : {}) };
   if (existsSync(metaFile)) {
     // An evaluation.json of either spec form (string + textMode, or PolicySpec) compares by what it names.
     const prev = JSON.parse(readFileSync(metaFile, 'utf8')) as { policy?: unknown; ep?: { used?: unknown } };

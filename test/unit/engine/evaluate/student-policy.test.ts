@@ -140,3 +140,28 @@ describe("the student's exported policy.onnx as an evaluation policy", () => {
     await expect(StudentOnnxPolicy.create(graph6)).rejects.toMatchObject({ code: 'SHAPE_MISMATCH', details: { file: graph6, field: 'outputs.actions' }, message: expect.stringContaining('6-wide') });
   });
 });
+
+describe('evaluating a student whose file changed', () => {
+  it('sets the old trials aside (kept) and evaluates the new file afresh, instead of resuming stale trials', async () => {
+    const { evaluatePolicy } = await import('../../../../electron/engine/evaluate/evaluation.js');
+    const { readdirSync } = await import('node:fs');
+    const dir = path.join(tmp.dir, 'retrained');
+    const policyFile = path.join(dir, 'students', 'r', 'policy.onnx');
+    await exportPolicy(student, policyFile);
+    const protocol = parseProtocol({ suites: ['object'], tasks: [0], trialsPerTask: 1, maxSteps: { object: 3 }, seed: 0 });
+    const entry = { id: 'r', spec: { kind: 'student' as const, file: 'students/r/policy.onnx' } };
+    const evalDir = path.join(dir, 'eval', 'r');
+    const logs: string[] = [];
+    const first = await evaluatePolicy({ entry, protocol, evalDir, baseDir: dir, workers: 1, imageSize: 16, log: (l) => logs.push(l) });
+    expect(first.ran).toBe(1);
+    expect((await evaluatePolicy({ entry, protocol, evalDir, baseDir: dir, workers: 1, imageSize: 16 })).ran).toBe(0); // same file: resumes
+    // "Retrained": another export to the same path (int8 weights: other bytes, same format).
+    await exportPolicy(student, policyFile, { int8: true, quantizeMinElements: 0 });
+    const again = await evaluatePolicy({ entry, protocol, evalDir, baseDir: dir, workers: 1, imageSize: 16, log: (l) => logs.push(l) });
+    expect(again.ran).toBe(1);
+    const folders = readdirSync(path.join(dir, 'eval'));
+    expect(folders).toHaveLength(2);
+    expect(folders).toEqual(expect.arrayContaining(['r', expect.stringMatching(/^r\.previous-[0-9a-f]{12}$/)]));
+    expect(logs.some((l) => /student file changed since eval\/r was evaluated/.test(l))).toBe(true);
+  }, 120_000);
+});
