@@ -199,6 +199,9 @@ export async function runWithKills(w: WatchedLab, kind: string, experimentId: st
     let timer: NodeJS.Timeout | null = null;
     if (opts.poll) {
       const poll = opts.poll;
+      // What was on disk when this attempt began its work (its first progress message): a kill needs more
+      // than that, i.e. work this attempt did (not what the previous attempt's processes finished late).
+      let baseline: number | null = null;
       timer = setInterval(() => {
         let f: number;
         try {
@@ -206,7 +209,11 @@ export async function runWithKills(w: WatchedLab, kind: string, experimentId: st
         } catch {
           return; // a file between writes: next tick
         }
-        consider(f, 'polled from disk');
+        if (baseline === null) {
+          if (a.progress.length > 0) baseline = f;
+          return;
+        }
+        if (f > baseline) consider(f, 'polled from disk');
       }, poll.intervalMs ?? 20);
     }
     proc.onExit((code) => {

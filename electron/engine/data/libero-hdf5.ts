@@ -7,7 +7,7 @@ import { LabError, invalidInput } from '../errors.js';
 import { ACTION_DIM, type Episode } from './episode.js';
 import { LIBERO_FIELDS, episodeField, sortDemoKeys, type FieldSpec } from './libero-layout.js';
 import { sniffHdf5 } from './hdf5-sniff.js';
-import { tempName, type StagedFile } from '../util/atomic.js';
+import { asIoError, tempName, type StagedFile } from '../util/atomic.js';
 
 /**
  * LIBERO / robomimic HDF5 read and write with h5wasm (layout in libero-layout.ts, docs/data.md).
@@ -131,12 +131,10 @@ function openChecked(lib: typeof h5wasm, file: string, mode: 'r' | 'a' | 'w'): H
   return f;
 }
 
-/** A file-system refusal (disk full, I/O error, read-only) as a typed error naming the target. */
+/** A failed write as a typed error naming the target: the file system's refusals, and h5wasm's way of saying one happened. */
 function ioError(err: unknown, target: string): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC' || code === 'EIO' || code === 'EROFS' || code === 'EDQUOT' || code === 'EACCES') {
-    return new LabError('IO_ERROR', `could not write ${target}: ${(err as Error).message}; the file as it was is kept`, { file: target, errno: code });
-  }
+  const io = asIoError(err, target);
+  if (io !== err) return io;
   if (!(err instanceof LabError) && err instanceof Error && /name not defined|HDF5/i.test(err.message)) {
     // h5wasm's way of saying that a write failed (often a full disk).
     const free = freeBytes(path.dirname(target));

@@ -1,6 +1,7 @@
 import { promises as fs, writeFileSync, renameSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { LabError } from '../errors.js';
 
 /**
  * Atomic file writes: write to a temp file in the same directory, fsync, then rename over the target.
@@ -9,6 +10,17 @@ import { randomBytes } from 'node:crypto';
 /** The temp name a writer uses beside its target: `.<name>.<pid>.<hex>.tmp` (commit-unit.ts sweeps those of dead pids). */
 export function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+const IO_CODES = new Set(['ENOSPC', 'EIO', 'EROFS', 'EDQUOT', 'EACCES', 'EPERM']);
+
+/** A file-system refusal (disk full, I/O error, read-only) as a typed IO_ERROR naming the target; anything else unchanged. */
+export function asIoError(err: unknown, target: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code && IO_CODES.has(code)) {
+    return new LabError('IO_ERROR', `could not write ${target}: ${(err as Error).message}; the file as it was is kept`, { file: target, errno: code });
+  }
+  return err;
 }
 
 /** A file written in full under a temp name beside its target, not yet renamed over it. */
@@ -31,7 +43,7 @@ export async function stageFile(target: string, data: string | Uint8Array): Prom
     }
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw err;
+    throw asIoError(err, target);
   }
   return { tmp, target };
 }
@@ -42,7 +54,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await fs.rename(tmp, target);
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw err;
+    throw asIoError(err, target);
   }
 }
 
