@@ -55,9 +55,18 @@ export function createLabHandler(store: LabStore, supervisor: JobSupervisor, sec
       const value = await (impl[m] as (i: unknown) => unknown)(input);
       return { ok: true, value: parseOr(labMethods[m].output, value, `${method} produced an invalid answer`, 'INTERNAL', { method }) };
     } catch (err) {
-      return { ok: false, error: serializeError(err) };
+      return { ok: false, error: serializeError(databaseIoError(err, store.dataDir)) };
     }
   };
+}
+
+/** SQLite's "disk full", I/O and read-only errors as IO_ERROR naming the lab database (what was saved stays: the transaction rolled back). */
+function databaseIoError(err: unknown, dataDir: string): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN)/.test(code)) {
+    return new LabError('IO_ERROR', `the lab database in ${dataDir} could not be written (${code}: ${(err as Error).message}); nothing already saved is lost`, { dataDir, errno: code });
+  }
+  return err;
 }
 
 export type LabHandler = ReturnType<typeof createLabHandler>;

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResultTableSchema, type Job } from '../../electron/api/schemas.js';
 import { MICRO } from '../unit/engine/train/helpers.js';
 import { MINI_DISTILL } from '../helpers/mini-distill.js';
-import { FAULT_KILLS, firstWork, runWithKills, waitGone, watchedLab, type Attempt, type KillRun, type ProgressPoint, type WatchedLab } from './kill-harness.js';
+import type { JobProcess } from '../../electron/engine/jobs/protocol.js';
+import { waitUntil } from '../helpers/wait.js';
+import { alive, childPids, commandOf, FAULT_KILLS, firstWork, runWithKills, waitGone, watchedLab, type Attempt, type KillRun, type ProgressPoint, type WatchedLab } from './kill-harness.js';
 import { startFakeVlm, goodHandler } from '../../electron/cli/bench/fixtures/fake-vlm.js';
 import { writeVlmSettings } from '../../electron/engine/store/settings.js';
 import { compareBytes, compareHdf5Trees, compareSidecarTrees, compareTrials, diffValues, filesUnder, h5pyCheck } from './kill-compare.js';
@@ -125,7 +127,7 @@ function orphanNote(run: KillRun): string {
 }
 
 /** Temp files and commit intents a finished job must not leave behind. */
-const leftovers = (root: string) => filesUnder(root, /(^\..*\.tmp$)|(\.commit$)/);
+const leftovers = (root: string) => filesUnder(root, /(^\..*\.tmp$)|(\.commit$)|(\.lock$)/);
 
 /** The journal entries of every task of a collection folder (what the collect job has committed). */
 function journaled(dataDir: string): number {
@@ -200,6 +202,51 @@ describe.sequential(`kill -9 at ${N} points of every job kind, resumed, equals t
     await checkCollect('collect-w2', ref, got, run, run.final.result as { successes: number; skipped: number; failures: number });
     // Each kill left the job's rollout processes without their parent (they stop at their next safe point).
     for (const k of run.kills) expect(run.attempts[k.attempt - 1].orphanCommands.filter((c) => /pool-entry/.test(c)).length, `collect-w2: kill ${k.k}`).toBeGreaterThan(0);
+  }, TIMEOUT);
+
+  it('collect, 2 processes: a resumed collection never collects a task while the killed job\'s rollout process still works on it', async () => {
+    // The killed worker's rollout processes finish the episode they are in and commit it (they see their
+    // parent's death only when the rollout loop yields). Here they are held mid-episode (SIGSTOP) while the
+    // job is resumed: its new rollout processes must not collect those tasks until the old ones are gone,
+    // or the episode in flight is collected twice (a duplicate demo) or one commit replaces the other.
+    const got = newExperiment('collect orphan overlap');
+    const data = path.join(got.dir, 'data');
+    const procs: JobProcess[] = [];
+    const held: number[] = [];
+    const pool = (p: JobProcess | undefined) => (p?.pid ? childPids(p.pid).filter((c) => /pool-entry/.test(commandOf(c))) : []);
+    try {
+      w.onNextSpawn((_, p) => procs.push(p));
+      const job = w.lab.supervisor.start('collect', got.id, collectParams(2));
+      await waitUntil(() => journaled(data) >= 1 && pool(procs[0]).length === 2, 120_000, 10);
+      held.push(...pool(procs[0]));
+      for (const pid of held) process.kill(pid, 'SIGSTOP');
+      process.kill(procs[0].pid!, 'SIGKILL');
+      expect((await w.lab.supervisor.waitFor(job.id)).status).toBe('interrupted');
+      const atKill = journaled(data);
+      w.onNextSpawn((_, p) => procs.push(p));
+      w.lab.supervisor.resume(job.id);
+      // The new rollout processes start, load the simulator and would read the journals; give them time.
+      await waitUntil(() => pool(procs[1]).length === 2, 120_000, 20);
+      const t0 = Date.now();
+      await waitUntil(() => journaled(data) > atKill || Date.now() - t0 > 30_000, 60_000, 20);
+      const collectedMeanwhile = journaled(data) - atKill;
+      if (process.env.VLA_AD_FAULT_DEBUG) console.log({ atKill, collectedMeanwhile, waited: Date.now() - t0, held, newPool: pool(procs[1]) });
+      for (const pid of held) process.kill(pid, 'SIGCONT');
+      const final = await w.lab.supervisor.waitFor(job.id);
+      expect(final.status, JSON.stringify(final.error)).toBe('succeeded');
+      const cmp = await compareHdf5Trees(collectedData, data);
+      expect(cmp.differences, 'collect with an old rollout process still running').toEqual([]);
+      expect(compareSidecarTrees(collectedData, data)).toEqual([]);
+      expect(diffValues(journaled(collectedData), journaled(data), 'journal entries')).toEqual([]);
+      // Nobody collected a task while its previous collector lived.
+      expect(collectedMeanwhile, 'episodes committed by the resumed job while the old rollout processes were held').toBe(0);
+      expect(await waitGone(held)).toEqual([]);
+      expect(leftovers(data)).toEqual([]);
+    } finally {
+      for (const pid of held.filter(alive)) {
+        process.kill(pid, 'SIGCONT');
+      }
+    }
   }, TIMEOUT);
 
   it('annotate (through a VLM endpoint): the sidecars equal the uninterrupted run, the HDF5s untouched, answers already paid for come from the cache', async () => {

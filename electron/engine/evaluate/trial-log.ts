@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { asIoError } from '../util/atomic.js';
 import { LabError } from '../errors.js';
 import { parseTrialRecord, type TrialRecord } from './trial.js';
 
@@ -13,12 +14,17 @@ import { parseTrialRecord, type TrialRecord } from './trial.js';
 export function appendTrial(file: string, record: TrialRecord): void {
   const line = JSON.stringify(parseTrialRecord(record, 'trial to append')) + '\n';
   mkdirSync(path.dirname(file), { recursive: true });
-  const fd = openSync(file, 'a');
+  // A full disk may leave part of the line: the next load cuts a truncated last line off (loadLog).
   try {
-    writeSync(fd, line);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(file, 'a');
+    try {
+      writeSync(fd, line);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw asIoError(err, file);
   }
 }
 

@@ -115,7 +115,7 @@ export class JobSupervisor {
     });
     this.emit({ type: 'job', job: started });
 
-    proc.onMessage((raw) => {
+    proc.onMessage(this.guarded(job.id, (raw) => {
       const parsed = FromWorker.safeParse(raw);
       if (!parsed.success) {
         this.log(job.id, 'error', `supervisor: malformed message from worker: ${parsed.error.issues[0]?.message}`);
@@ -161,9 +161,9 @@ export class JobSupervisor {
           outcome = { kind: 'error', error: msg.error };
           break;
       }
-    });
+    }));
 
-    proc.onExit((code) => {
+    proc.onExit(this.guarded(job.id, (code: number | null) => {
       this.running.delete(job.id);
       let final: Job;
       const o = outcome as typeof outcome;
@@ -182,8 +182,23 @@ export class JobSupervisor {
       this.emit({ type: 'job', job: final });
       for (const resolve of this.settled.get(job.id) ?? []) resolve(final);
       this.settled.delete(job.id);
-    });
+    }));
     return this.store.getJob(job.id);
+  }
+
+  /**
+   * A worker's message or exit that the store cannot record (a full disk: SQLITE_FULL) must not take the
+   * lab process down, and with it every other job and the web server: it is reported on stderr and the job
+   * is left as the database last saw it (a restart marks it interrupted, and it resumes).
+   */
+  private guarded<A extends unknown[]>(jobId: string, f: (...args: A) => void): (...args: A) => void {
+    return (...args) => {
+      try {
+        f(...args);
+      } catch (err) {
+        process.stderr.write(`vla-ad supervisor: job ${jobId}: could not record a worker event: ${(err as Error).message}\n`);
+      }
+    };
   }
 
   private log(jobId: string, level: 'info' | 'warn' | 'error', line: string): void {

@@ -2,6 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../../electron/engine/util/atomic.js';
+import { openLab } from '../../../electron/engine/lab-runtime.js';
+import { forkSpawner } from '../../../electron/engine/jobs/fork-process.js';
+import { workerEntry } from '../../../electron/cli/paths.js';
 import { trainStudent } from '../../../electron/engine/train/trainer.js';
 import { fillUntil, smallTmpfs } from '../../helpers/tmpfs.js';
 import { tempDir } from '../../helpers/tmp.js';
@@ -28,6 +31,22 @@ const free = (dir: string) => {
 };
 
 describe('a full disk, for every atomic writer', () => {
+  it('the lab database: the API answers IO_ERROR naming it, and what was saved stays', async () => {
+    const dir = tmpfs(2);
+    const lab = openLab({ dataDir: path.join(dir, 'data'), owner: 'disk-full test', spawn: forkSpawner(workerEntry) });
+    try {
+      expect((await lab.handle('experiments.create', { name: 'kept', config: {} })).ok).toBe(true);
+      fillUntil(dir, 0);
+      let answer: Awaited<ReturnType<typeof lab.handle>> = { ok: true, value: null };
+      for (let i = 0; i < 500 && answer.ok; i++) answer = await lab.handle('experiments.create', { name: `experiment ${i} ${'x'.repeat(40)}`, config: {} });
+      expect(answer).toMatchObject({ ok: false, error: { code: 'IO_ERROR', message: expect.stringMatching(/lab database in .*could not be written \(SQLITE_FULL/) } });
+      const list = await lab.handle('experiments.list', {});
+      expect(list.ok && (list.value as { name: string }[]).map((e) => e.name)).toContain('kept');
+    } finally {
+      lab.close();
+    }
+  });
+
   it('writeFileAtomic: the write fails, the old file stays, no temp is left', async () => {
     const dir = tmpfs(1);
     const file = path.join(dir, 'policy.json');

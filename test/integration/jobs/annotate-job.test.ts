@@ -80,9 +80,8 @@ describe('annotate job', () => {
   });
 
   it('names the bad parameter and a missing dataset', async () => {
-    const bad = await env.lab.supervisor.waitFor(env.lab.supervisor.start('annotate', expId, { taxonomy: 4 }).id);
-    expect(bad.status).toBe('failed');
-    expect(bad.error?.message).toContain('taxonomy');
+    // A bad parameter is refused when the job is started (no row, no worker); a missing dataset when it runs.
+    expect(() => env.lab.supervisor.start('annotate', expId, { taxonomy: 4 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('taxonomy') }));
     const missing = await env.lab.supervisor.waitFor(env.lab.supervisor.start('annotate', expId, { dataset: 'nope' }).id);
     expect(missing.error?.code).toBe('NOT_FOUND');
     expect(existsSync(path.join(expDir, 'nope'))).toBe(false);

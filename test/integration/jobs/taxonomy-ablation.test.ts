@@ -105,11 +105,12 @@ describe('distill: taxonomy ablation', () => {
   });
 
   it('refuses a taxonomy that does not exist, or one listed twice, naming the field', async () => {
-    const bad = await env.lab.supervisor.waitFor(env.lab.supervisor.start('distill', env.lab.store.createExperiment({ name: 'bad', recipe: 'distill', config: {} }).id, { taxonomyAblation: [4] }).id);
-    expect(bad.status).toBe('failed');
-    expect(bad.error?.code).toBe('INVALID_INPUT');
-    expect(bad.error?.message).toMatch(/taxonomyAblation\.0: one of 3, 5, 7, 9, 11, 13/);
-    const twice = await env.lab.supervisor.waitFor(env.lab.supervisor.start('distill', env.lab.store.createExperiment({ name: 'bad2', recipe: 'distill', config: {} }).id, { taxonomyAblation: [5, 5] }).id);
-    expect(twice.error?.message).toMatch(/taxonomyAblation: each taxonomy once/);
+    // Checked when the job is started, before a job row or a worker exists (issue 19.6).
+    const exp = env.lab.store.createExperiment({ name: 'bad', recipe: 'distill', config: {} }).id;
+    expect(() => env.lab.supervisor.start('distill', exp, { taxonomyAblation: [4] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/taxonomyAblation\.0: one of 3, 5, 7, 9, 11, 13/) }),
+    );
+    expect(() => env.lab.supervisor.start('distill', exp, { taxonomyAblation: [5, 5] })).toThrow(/taxonomyAblation: each taxonomy once/);
+    expect(env.lab.store.listJobs(exp)).toEqual([]);
   });
 });
