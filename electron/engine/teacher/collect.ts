@@ -1,14 +1,15 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { LabError, invalidInput, parseOr } from '../errors.js';
 import { stageFile, type StagedFile } from '../util/atomic.js';
 import { commitUnit, recoverUnit, sweepTemps } from '../util/commit-unit.js';
+import { acquirePidLock } from '../util/pid-lock.js';
 import { ACTION_DIM, type Episode, type PrivilegedFrame } from '../data/episode.js';
 import { openLiberoHdf5, stageLiberoAppend } from '../data/libero-hdf5.js';
 import { readSidecar, sidecarPath, SIDECAR_VERSION, type Sidecar } from '../data/sidecar.js';
 import { SUITE_MAX_STEPS, WARMUP_STEPS } from '../data/libero-protocol.js';
-import { canStepPastEnd, type Env } from '../envs/env.js';
+import { canStepPastEnd, type Env, type TaskInfo } from '../envs/env.js';
 import type { Observation, Policy } from '../policies/types.js';
 import { runRollout } from '../rollout/loop.js';
 
@@ -251,6 +252,30 @@ export async function collectRollouts(
   if (opts.journalPerTask && opts.tasks.length !== 1) throw invalidInput('journalPerTask: collect one task per call', { field: 'tasks', value: opts.tasks });
   const jFile = journalFile(opts.outDir, opts.suite, opts.journalPerTask ? opts.tasks[0] : undefined);
   const commitFile = `${jFile}.commit`;
+  // One collector at a time per journal (its HDF5, sidecar and journal): a killed job's rollout process
+  // finishes and commits the episode it is in, so a resumed job waits for it to go before it reads what is
+  // done — otherwise that episode is collected twice, or one process's commit replaces the other's.
+  mkdirSync(path.dirname(jFile), { recursive: true });
+  const lock = await acquirePidLock(`${jFile}.lock`, {
+    what: `collect ${opts.suite} task${opts.tasks.length === 1 ? '' : 's'} ${opts.tasks.join(',')}`,
+    signal: hooks.signal,
+    onWait: (h) => hooks.log?.(`collect: ${path.basename(jFile)} is held by process ${h.pid ?? '?'} (${h.what ?? 'another collector'}); waiting for it to finish`),
+  });
+  try {
+    return await collectLocked(env, policy, opts, hooks, { jFile, commitFile, teacher, started, taskInfo, maxSteps, warmup, flushEvery, tailSteps, epNotes });
+  } finally {
+    lock.release();
+  }
+}
+
+async function collectLocked(
+  env: Env,
+  policy: Policy,
+  opts: CollectOptions,
+  hooks: { onProgress?: (p: CollectProgress) => void; signal?: AbortSignal; log?: (line: string) => void },
+  c: { jFile: string; commitFile: string; teacher: string; started: number; taskInfo: Map<number, TaskInfo>; maxSteps: number; warmup: number; flushEvery: number; tailSteps: number; epNotes: WeakMap<Episode, Record<string, unknown>> },
+): Promise<CollectResult> {
+  const { jFile, commitFile, teacher, started, taskInfo, maxSteps, warmup, flushEvery, tailSteps, epNotes } = c;
   // A commit a kill interrupted is completed first; temp files of writers that died go.
   const completed = recoverUnit(commitFile);
   if (completed.length) hooks.log?.(`collect: completed an interrupted commit (${completed.map((f) => path.basename(f)).join(', ')})`);
