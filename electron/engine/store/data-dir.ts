@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import os from 'node:os';
 import { LabError } from '../errors.js';
+import { pidAlive, processStartTime } from '../util/pid-lock.js';
 
 /**
  * The data directory: `--data-dir`, else `VLA_AD_DATA`, else the shell's default (Electron's userData,
@@ -59,28 +60,6 @@ interface LockOwner {
   startedAtMs: number;
   /** Random per acquisition: which lock a handle (or a takeover) refers to. */
   nonce: string;
-}
-
-/** A process's start time from /proc (Linux), or null where there is none or the pid is gone. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null; // field 22 (starttime); fields[0] is field 3 (state)
-  } catch {
-    return null;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Whether the process that wrote `held` is still running: its pid is alive and, where known, started when it did. */

@@ -24,6 +24,9 @@ import { runRollout } from '../rollout/loop.js';
  * journal `collect-state.json` lists it as attempted. Episodes are appended at episode granularity
  * (every `flushEvery` successes, atomically: copy, append, rename), then the journal is written, so a
  * kill loses at most the unflushed rollouts (re-run on resume) and never duplicates one.
+ * One process collects a journal's files at a time (`<journal>.lock`, util/pid-lock.ts): a resumed job
+ * waits for a killed job's rollout process that is still finishing (and committing) its episode, and
+ * takes over the lock of one that is gone.
  *
  * With `tailSteps` > 0 a successful rollout goes on for that many more recorded frames after the success
  * (the teacher keeps acting: the scripted expert finishes its release / retreat, then holds still), so

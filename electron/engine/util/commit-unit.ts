@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, type StagedFile } from './atomic.js';
+import { pidAlive } from './pid-lock.js';
 
 /**
  * Several files that must change together (a collection's HDF5, its sidecar and its progress journal) as
@@ -50,14 +51,6 @@ export function recoverUnit(intentFile: string): string[] {
   return done;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Remove temp files (`.<name>.<pid>.<hex>.tmp`) that writers no longer alive left in `dir`; returns them. */
 export function sweepTemps(dir: string): string[] {

@@ -40,7 +40,8 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Is a process with this pid running (EPERM: it is, but not ours)? */
+export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
