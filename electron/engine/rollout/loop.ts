@@ -80,9 +80,6 @@ export interface RolloutResult {
   queries: number;
 }
 
-/** Steps between two turns of the event loop (a few µs each). */
-const YIELD_EVERY = 16;
-
 const endOf = (r: StepResult): RolloutEnd | null => {
   if (r.success) return 'success';
   if (!r.done) return null;
@@ -125,9 +122,6 @@ export async function runRollout(env: Env, policy: Policy, spec: RolloutSpec, ho
   let tail = 0;
   /** One executed action: query if the executor needs a chunk, execute, step (past the end in the tail). */
   const advance = async (pastEnd: boolean): Promise<StepResult> => {
-    // The built-in simulator and the scripted teacher never wait on I/O: give the event loop a turn now
-    // and then, so a cancel message or the parent's death (a disconnect) is seen within a few steps.
-    if ((steps + tail) % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((r) => setImmediate(r));
     checkCancel();
     if (exec.needsQuery()) {
       hooks.beforeQuery?.(obs);

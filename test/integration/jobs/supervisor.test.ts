@@ -78,7 +78,8 @@ describe('job supervisor over forked workers', () => {
     expect(resumed.status).toBe('succeeded');
     expect(resumed.attempts).toBe(2);
     const r = resumed.result as { resumedFrom: number };
-    expect(r.resumedFrom).toBeGreaterThan(200);
+    // The kill came after step 200 was reported; the last checkpoint before it is at 200 or later.
+    expect(r.resumedFrom).toBeGreaterThanOrEqual(200);
     expect(r.resumedFrom % 20).toBe(0);
   });
 
