@@ -10,6 +10,8 @@ import { testLab } from '../helpers/lab.js';
 import { writeLiberoHdf5 } from '../../electron/engine/data/libero-hdf5.js';
 import { syntheticDataset } from '../../electron/cli/bench/fixtures/synthetic-phases.js';
 import { encodeMp4, sideBySide } from '../../electron/engine/video/encode.js';
+import { startFakeVlm, type FakeVlm } from '../../electron/cli/bench/fixtures/fake-vlm.js';
+import { writeVlmSettings } from '../../electron/engine/store/settings.js';
 
 /**
  * The renderer in a real browser: web mode over the built renderer (npm run build), Debian's Chromium
@@ -36,8 +38,11 @@ describe('web mode in Chromium', () => {
   let env: ReturnType<typeof testLab>;
   let server: WebServer;
   let browser: Browser;
+  // The VLM the Settings page is pointed at: a local OpenAI-compatible server (annotate has no silent fallback).
+  let vlm: FakeVlm;
 
   beforeAll(async () => {
+    vlm = await startFakeVlm();
     if (!existsSync(path.join(rendererDir, 'index.html'))) throw new Error(`renderer not built at ${rendererDir}: run npm run build first`);
     if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}: apt-get install chromium (or set CHROMIUM_PATH)`);
     mkdirSync(artifacts, { recursive: true });
@@ -48,6 +53,7 @@ describe('web mode in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await vlm?.close();
     env?.cleanup();
   });
 
@@ -85,7 +91,7 @@ describe('web mode in Chromium', () => {
 
     // Settings: web mode has no keychain, so a key is refused with a clear message and the URL still saves.
     await page.getByRole('link', { name: 'Settings' }).click();
-    await page.getByTestId('vlm-base-url').fill('http://127.0.0.1:8000/v1');
+    await page.getByTestId('vlm-base-url').fill(vlm.url);
     await page.getByTestId('vlm-model').fill('qwen2.5-vl-7b-instruct');
     await page.getByTestId('vlm-api-key').fill('sk-should-not-be-stored');
     await page.getByRole('button', { name: 'Save' }).click();
@@ -134,8 +140,12 @@ describe('web mode in Chromium', () => {
     await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
     expect(await video.evaluate((v: HTMLVideoElement) => v.duration)).toBeCloseTo(1, 1);
 
+    // Annotates through the configured VLM (the one the first test saves on the Settings page), over its real protocol.
+    writeVlmSettings(env.lab.store, env.lab.secrets, { baseUrl: vlm.url, model: 'qwen2.5-vl-7b-instruct' });
+    const before = vlm.requests.length;
     await page.getByTestId('run-annotate').click();
     await expect.poll(() => page.getByTestId('job-status').first().textContent(), { timeout: 120_000, interval: 250 }).toBe('succeeded');
+    expect(vlm.requests.length).toBeGreaterThan(before);
     await expect.poll(() => page.getByTestId('granularity-chart').count(), { timeout: 10_000 }).toBe(1);
     await page.getByLabel('Taxonomy').selectOption('13');
     await page.screenshot({ path: path.join(artifacts, 'web-experiment-results.png'), fullPage: true });
