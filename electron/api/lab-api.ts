@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Artifact, DoctorReport, ResultRecord, Experiment, ExperimentId, ExperimentName, Job, JobId, Settings, VlmSettings } from './schemas.js';
+import { Artifact, DoctorReport, ResultRecord, Experiment, ExperimentId, ExperimentName, Job, JobId, Settings, TrialKey, TrialOutcome, TrialSummary, VlmSettings } from './schemas.js';
 import { JOB_KINDS, unknownJobKindMessage } from './job-kinds.js';
 
 /**
@@ -40,6 +40,15 @@ export const labMethods = {
   },
   'artifacts.list': { input: z.object({ experimentId: ExperimentId }).strict(), output: z.array(Artifact) },
   'results.list': { input: z.object({ experimentId: ExperimentId, kind: z.string().optional() }).strict(), output: z.array(ResultRecord) },
+  /** The stored closed-loop trials of an experiment's evaluations, filtered (the matrix cell → its trials). */
+  'trials.list': {
+    input: z
+      .object({ experimentId: ExperimentId, policyId: TrialKey.shape.policyId.optional(), suite: TrialKey.shape.suite.optional(), taskIndex: z.number().int().nonnegative().optional(), outcome: TrialOutcome.optional() })
+      .strict(),
+    output: z.array(TrialSummary),
+  },
+  /** One trial: its summary and the whole stored record (actions, phases, predicates, query steps). */
+  'trials.get': { input: TrialKey.strict(), output: z.object({ summary: TrialSummary, record: z.record(z.string(), z.unknown()) }) },
   'doctor.run': { input: z.object({}).strict(), output: DoctorReport },
   'settings.get': { input: z.object({}).strict(), output: Settings },
   /** apiKey: a new key (kept in the OS keychain), null to forget it, absent to leave it as it is. */

@@ -135,3 +135,30 @@ export const ResultRecord = z.object({
   createdAt: z.string(),
 });
 export type ResultRecord = z.infer<typeof ResultRecord>;
+
+/** One stored trial, named by key (never by path): the policy's id, the suite, the task and the trial index. */
+export const TrialKey = z.object({
+  experimentId: ExperimentId,
+  policyId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._=-]*$/, 'a policy id: letters, digits, . _ = -'),
+  suite: z.string().regex(/^[a-z0-9_]+$/, 'a suite name: lower-case letters, digits, _'),
+  taskIndex: z.number().int().nonnegative(),
+  trialIndex: z.number().int().nonnegative(),
+});
+export type TrialKey = z.infer<typeof TrialKey>;
+
+export const TrialOutcome = z.enum(['success', 'failure', 'error']);
+
+/** A row of the trial list (trials.list). */
+export const TrialSummary = TrialKey.omit({ experimentId: true }).extend({
+  initIndex: z.number().int().nonnegative(),
+  success: z.boolean(),
+  failure: z.string().nullable(),
+  errorMessage: z.string().optional(),
+  steps: z.number().int().nonnegative(),
+  /** Spurious gripper flips (the flip audit's definition) and the steps they start at. */
+  flips: z.number().int().nonnegative(),
+  flipSteps: z.array(z.number().int().nonnegative()),
+  /** Frame files of the trial, as `<experimentId>/<key path>` specs the file URL takes; null when not kept. */
+  frames: z.object({ agentview: z.string().nullable(), wrist: z.string().nullable() }),
+});
+export type TrialSummary = z.infer<typeof TrialSummary>;

@@ -3,6 +3,7 @@ import { LabError, parseOr, serializeError } from './errors.js';
 import type { LabStore } from './store/lab-store.js';
 import type { JobSupervisor } from './jobs/supervisor.js';
 import { runDoctor } from './doctor.js';
+import { getTrial, listTrials } from './evaluate/trial-browser.js';
 import { parseDistillConfig } from './jobs/recipes/distill-config.js';
 import type { SecretStore } from './store/secrets.js';
 import { readVlmSettings, settingsView, writeVlmSettings } from './store/settings.js';
@@ -40,6 +41,8 @@ export function createLabHandler(store: LabStore, supervisor: JobSupervisor, sec
       store.getExperiment(experimentId);
       return store.listResults(experimentId, kind);
     },
+    'trials.list': (filter) => listTrials(store, filter),
+    'trials.get': (key) => getTrial(store, key),
     'doctor.run': () => runDoctor({ vlm: { ...readVlmSettings(store), apiKeySet: secrets.get('vlmApiKey') !== null } }),
     'settings.get': () => settingsView(store, secrets),
     'settings.setVlm': (input) => writeVlmSettings(store, secrets, input),

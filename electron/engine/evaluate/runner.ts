@@ -117,6 +117,13 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
   const startedAt = new Date().toISOString();
   const gripper: number[] = [];
   const frames: Uint8Array[] = [];
+  const wristFrames: Uint8Array[] = [];
+  // What the trial browser replays (docs/evaluate.md "Per-trial record"): rounded so a 300-step record stays small.
+  const actions: number[] = [];
+  const eePos: number[] = [];
+  const querySteps: number[] = [];
+  const predicateNames: string[] = [];
+  const predicateSeries: number[] = [];
   const stride = opts.frames?.stride ?? 1;
   const trace = new ProprioTrace();
   let steps = 0;
@@ -126,7 +133,9 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
   let imageSize = { height: 0, width: 0 };
   const timing = { policyMs: [] as number[], simMs: 0 };
   const keepFrame = (obs: Observation, index: number) => {
-    if (opts.frames && index % stride === 0 && obs.agentview_rgb.length > 0) frames.push(obs.agentview_rgb.slice());
+    if (!opts.frames || index % stride !== 0) return;
+    if (obs.agentview_rgb.length > 0) frames.push(obs.agentview_rgb.slice());
+    if (obs.eye_in_hand_rgb.length > 0) wristFrames.push(obs.eye_in_hand_rgb.slice());
   };
   const meta = { suite: spec.suite, taskIndex: spec.taskIndex, initIndex: spec.initIndex, seed: spec.seed, success: false };
   const phaseAware = wantsPhase(policy) ? policy : null;
@@ -146,18 +155,21 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
           imageSize = obs.imageSize;
           keepFrame(obs, 0);
         },
-        beforeQuery: phaseAware
-          ? (obs) => {
-              // The newest frame's action is not known yet: carry the last gripper command (open at the start).
-              trace.push(obs, [0, 0, 0, 0, 0, 0, gripper.at(-1) ?? -1]);
-              const phase = labelTrace(trace, meta).at(-1)!;
-              trace.pop();
-              phaseAware.setPhase(phase);
-            }
-          : undefined,
+        beforeQuery: (obs) => {
+          querySteps.push(steps);
+          if (!phaseAware) return;
+          // The newest frame's action is not known yet: carry the last gripper command (open at the start).
+          trace.push(obs, [0, 0, 0, 0, 0, 0, gripper.at(-1) ?? -1]);
+          const phase = labelTrace(trace, meta).at(-1)!;
+          trace.pop();
+          phaseAware.setPhase(phase);
+        },
         onStep: (s) => {
           trace.push(s.obs, s.action);
           gripper.push(s.action[ACTION_DIM - 1]);
+          for (let d = 0; d < ACTION_DIM; d++) actions.push(round(s.action[d], 1e4));
+          for (let d = 0; d < 3; d++) eePos.push(round(s.obs.ee_pos[d], 1e5));
+          predicateSeries.push(predicateBits(s.result.info?.predicates, predicateNames));
           steps++;
           keepFrame(s.result.obs, steps);
         },
@@ -185,11 +197,14 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
       if (!(err instanceof LabError && err.code === 'NON_FINITE')) throw err;
     }
   }
-  let framesRef: TrialRecord['frames'] = null;
-  if (opts.frames && frames.length > 0) {
-    await writeFramePack(path.join(opts.frames.dir, opts.frames.file), frames);
-    framesRef = { path: opts.frames.file, format: FRAME_FORMAT, count: frames.length, height: imageSize.height, width: imageSize.width, stride };
-  }
+  const pack = async (kept: Uint8Array[], file: string): Promise<TrialRecord['frames']> => {
+    if (!opts.frames || kept.length === 0) return null;
+    await writeFramePack(path.join(opts.frames.dir, file), kept);
+    return { path: file, format: FRAME_FORMAT, count: kept.length, height: imageSize.height, width: imageSize.width, stride };
+  };
+  const framesRef = await pack(frames, opts.frames?.file ?? '');
+  const wristRef = opts.frames ? await pack(wristFrames, wristFramesFile(opts.frames.file)) : null;
+  const finiteSeries = (v: number[]) => v.every(Number.isFinite);
   return parseTrialRecord(
     {
       policyId: spec.policyId,
@@ -208,11 +223,34 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
       policyMs: timing.policyMs,
       simMs: timing.simMs,
       frames: framesRef,
+      ...(opts.frames ? { wristFrames: wristRef } : {}),
+      // A diverged simulation can leave non-finite numbers: such series are left out, the trial still counts.
+      ...(finiteSeries(actions) ? { actions } : {}),
+      ...(finiteSeries(eePos) ? { eePos } : {}),
+      querySteps,
+      ...(predicateNames.length > 0 ? { predicates: { names: predicateNames, series: predicateSeries } } : {}),
       startedAt,
     },
     `trial ${spec.policyId} ${spec.suite}/${spec.taskIndex}/${spec.trialIndex}`,
   );
 }
+
+const round = (x: number, scale: number) => Math.round(x * scale) / scale;
+
+/** The env's goal predicates after a step as a bit mask over `names` (names grow in first-seen order). */
+function predicateBits(predicates: unknown, names: string[]): number {
+  if (!predicates || typeof predicates !== 'object') return 0;
+  let bits = 0;
+  for (const [name, truth] of Object.entries(predicates as Record<string, unknown>)) {
+    let k = names.indexOf(name);
+    if (k < 0 && names.length < 30) k = names.push(name) - 1;
+    if (k >= 0 && truth === true) bits |= 1 << k;
+  }
+  return bits;
+}
+
+/** The wrist camera's frame file beside the agentview one. */
+export const wristFramesFile = (agentviewFile: string) => agentviewFile.replace(/\.frames-u8\.gz$/, '') + `.wrist.${FRAME_FORMAT}`;
 
 /** The frame file of a trial, relative to its policy's eval folder. */
 export const trialFramesFile = (spec: Pick<TrialSpec, 'suite' | 'taskIndex' | 'trialIndex'>) => `frames/${spec.suite}-task${spec.taskIndex}-trial${spec.trialIndex}.${FRAME_FORMAT}`;

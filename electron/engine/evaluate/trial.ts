@@ -14,6 +14,18 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 const finite = z.number().refine(Number.isFinite, 'must be finite');
 
+/** A camera's frames, stored compactly (a video or a frame pack). */
+const FramesRefSchema = z.object({
+  path: z.string().min(1),
+  /** frames-u8.gz: gzip of the raw H×W×3 frames, concatenated (frames.ts). */
+  format: z.enum(['mp4', 'webm', 'frames-u8', 'frames-u8.gz']),
+  count: z.number().int().nonnegative(),
+  height: z.number().int().positive(),
+  width: z.number().int().positive(),
+  /** Keep every `stride`-th frame (1 = all). */
+  stride: z.number().int().positive().default(1),
+});
+
 export const TrialRecordSchema = z
   .object({
     policyId: z.string().min(1),
@@ -40,18 +52,17 @@ export const TrialRecordSchema = z
     /** Milliseconds of simulator stepping, total over the trial. */
     simMs: finite,
     /** Where the agentview frames live, stored compactly (a video or a frame pack), or null if not kept. */
-    frames: z
-      .object({
-        path: z.string().min(1),
-        /** frames-u8.gz: gzip of the raw H×W×3 frames, concatenated (frames.ts). */
-        format: z.enum(['mp4', 'webm', 'frames-u8', 'frames-u8.gz']),
-        count: z.number().int().nonnegative(),
-        height: z.number().int().positive(),
-        width: z.number().int().positive(),
-        /** Keep every `stride`-th frame (1 = all). */
-        stride: z.number().int().positive().default(1),
-      })
-      .nullable(),
+    frames: FramesRefSchema.nullable(),
+    /** The wrist camera's frames, like `frames` (absent in records from before both cameras were kept). */
+    wristFrames: FramesRefSchema.nullable().optional(),
+    /** The executed 7-D action per step, flattened (steps × 7); absent in older records. */
+    actions: z.array(finite).optional(),
+    /** The steps at which the policy was queried (a chunk requested), ascending. */
+    querySteps: z.array(z.number().int().nonnegative()).optional(),
+    /** End-effector position before each executed step, flattened (steps × 3). */
+    eePos: z.array(finite).optional(),
+    /** The goal predicates after each step: bit k of series[t] is names[k]'s truth. */
+    predicates: z.object({ names: z.array(z.string()).max(30), series: z.array(z.number().int().nonnegative()) }).optional(),
     startedAt: z.string().optional(),
     /** The ONNX Runtime execution provider a student ran on (absent: not an ONNX policy, or a record from before it was kept, which ran on the CPU). */
     ep: z.enum(['cpu', 'cuda']).optional(),
@@ -60,6 +71,14 @@ export const TrialRecordSchema = z
     if (r.success && r.failure !== null) ctx.addIssue({ code: 'custom', path: ['failure'], message: 'a successful trial has no failure reason' });
     if (!r.success && r.failure === null) ctx.addIssue({ code: 'custom', path: ['failure'], message: 'a failed trial needs a failure reason' });
     if (r.gripper.length !== r.steps) ctx.addIssue({ code: 'custom', path: ['gripper'], message: `gripper series has ${r.gripper.length} entries for ${r.steps} steps` });
+    const perStep = (name: 'actions' | 'eePos', width: number) => {
+      const v = r[name];
+      if (v && v.length !== r.steps * width) ctx.addIssue({ code: 'custom', path: [name], message: `${name} has ${v.length} numbers for ${r.steps} steps × ${width}` });
+    };
+    perStep('actions', 7);
+    perStep('eePos', 3);
+    if (r.predicates && r.predicates.series.length !== r.steps) ctx.addIssue({ code: 'custom', path: ['predicates', 'series'], message: `predicate series has ${r.predicates.series.length} entries for ${r.steps} steps` });
+    if (r.querySteps?.some((q, i) => q > r.steps || (i > 0 && q <= r.querySteps![i - 1]))) ctx.addIssue({ code: 'custom', path: ['querySteps'], message: 'query steps must ascend within the trial' });
     if (r.phases) {
       if (r.phases.series.length !== r.steps) ctx.addIssue({ code: 'custom', path: ['phases', 'series'], message: `phase series has ${r.phases.series.length} entries for ${r.steps} steps` });
       const bad = r.phases.series.findIndex((p) => p >= r.phases!.names.length);

@@ -15,6 +15,8 @@ export const ARTIFACT_MIME: Record<string, string> = {
   '.md': 'text/markdown; charset=utf-8',
   '.csv': 'text/csv; charset=utf-8',
   '.tex': 'text/x-tex; charset=utf-8',
+  // trial frame packs (gzip of raw RGB frames): the renderer inflates them with DecompressionStream
+  '.gz': 'application/gzip',
 };
 
 /**

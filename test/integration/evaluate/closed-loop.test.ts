@@ -41,6 +41,21 @@ describe('closed-loop evaluation on the built-in simulator', () => {
       const b = readFramePack(path.join(tmp.dir, 'parallel', 'noisy', r.frames!.path), r.frames!);
       expect(Buffer.from(a.at(-1)!).equals(Buffer.from(b.at(-1)!))).toBe(true);
       expect(a[0]).toHaveLength(128 * 128 * 3);
+      // what the trial browser replays: the wrist camera, the executed actions, the query steps, the
+      // end-effector path and the goal predicates per step
+      expect(r.wristFrames!.count).toBe(r.frames!.count);
+      const wrist = readFramePack(path.join(tmp.dir, 'serial', 'noisy', r.wristFrames!.path), r.wristFrames!);
+      expect(Buffer.from(wrist[0]).equals(Buffer.from(a[0]))).toBe(false);
+      expect(r.actions).toHaveLength(r.steps * 7);
+      expect(r.actions!.filter((_, i) => i % 7 === 6)).toEqual(r.gripper.map((g) => Math.round(g * 1e4) / 1e4));
+      expect(r.eePos).toHaveLength(r.steps * 3);
+      expect(r.querySteps![0]).toBe(0);
+      expect(r.querySteps!.length).toBe(r.policyMs.length);
+      const all = (1 << r.predicates!.names.length) - 1;
+      expect(r.predicates!.names.length).toBeGreaterThan(0);
+      expect(r.predicates!.series).toHaveLength(r.steps);
+      expect(r.predicates!.series.at(-1) === all).toBe(r.success);
+      expect(r.predicates!.series.slice(0, -1).every((b) => b !== all)).toBe(true);
     }
     // replay: an upright MP4 from the stored frames
     const mp4 = path.join(tmp.dir, 'replay.mp4');

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseProtocol, planTrials, remainingTrials } from '../../../../electron/engine/evaluate/protocol.js';
 import { appendTrial, readTrials } from '../../../../electron/engine/evaluate/trial-log.js';
 import { LabError } from '../../../../electron/engine/errors.js';
+import { parseTrialRecord } from '../../../../electron/engine/evaluate/trial.js';
 import { record } from './fixtures.js';
 
 const dirs: string[] = [];
@@ -51,5 +52,17 @@ describe('trial log (JSON lines)', () => {
     expect(() => readTrials(file)).toThrow(/trials\.jsonl:2: not JSON/);
     writeFileSync(file, `${good}\n${JSON.stringify({ ...record('p', 'goal', 0, 1, true), success: 'yes' })}\n`);
     expect(() => readTrials(file)).toThrow(/trials\.jsonl:2: success/);
+  });
+
+  it('reads records with and without the replay fields, and names a replay series of the wrong length', () => {
+    const old = record('p', 'goal', 0, 0, true); // a record from before actions, query steps and predicates were kept
+    const steps = old.steps;
+    const full = { ...old, actions: Array(steps * 7).fill(0.5), eePos: Array(steps * 3).fill(0), querySteps: [0, 2], predicates: { names: ['open drawer'], series: [0, 0, 0, 0, 1] }, wristFrames: null };
+    expect(parseTrialRecord(old)).toEqual(old);
+    expect(parseTrialRecord(full)).toEqual(full);
+    expect(() => parseTrialRecord({ ...full, actions: Array(7).fill(0) })).toThrow(/actions/);
+    expect(() => parseTrialRecord({ ...full, eePos: [0, 0] })).toThrow(/eePos/);
+    expect(() => parseTrialRecord({ ...full, querySteps: [2, 1] })).toThrow(/querySteps/);
+    expect(() => parseTrialRecord({ ...full, predicates: { names: ['x'], series: [1] } })).toThrow(/predicates/);
   });
 });
