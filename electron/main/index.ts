@@ -5,8 +5,7 @@ import { openLab, type Lab } from '../engine/lab-runtime.js';
 import { resolveDataDir } from '../engine/store/data-dir.js';
 import { RESOURCES_PATH_ENV, workerModule } from '../engine/util/runtime-paths.js';
 import { CSP } from '../api/csp.js';
-import { resolveArtifactFile } from '../engine/store/artifact-files.js';
-import { resolveTrialFrames } from '../engine/evaluate/trial-browser.js';
+import { resolveLabFile } from '../engine/lab-files.js';
 import { LabError, serializeError } from '../engine/errors.js';
 import { registerIpcRouter } from './ipc-router.js';
 import { utilitySpawner } from './utility-spawner.js';
@@ -50,8 +49,7 @@ async function start(): Promise<void> {
     try {
       // A malformed lab-file URL (or escape) is a 404 with a typed error, like any other bad request.
       const url = new URL(request.url);
-      const spec = decodeURIComponent(url.hostname + url.pathname);
-      const file = resolveTrialFrames(lab!.store, spec) ?? resolveArtifactFile(lab!.store, spec);
+      const file = resolveLabFile(lab!.store, decodeURIComponent(url.hostname + url.pathname));
       return net.fetch(pathToFileURL(file).href, { headers: request.headers });
     } catch (err) {
       return new Response(JSON.stringify(serializeError(err instanceof URIError || err instanceof TypeError ? new LabError('INVALID_INPUT', `malformed lab-file URL: ${(err as Error).message}`, {}) : err)), { status: 404, headers: { 'content-type': 'application/json' } });

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LabError, serializeError } from '../engine/errors.js';
 import type { Lab } from '../engine/lab-runtime.js';
-import { ARTIFACT_MIME, resolveArtifactFile } from '../engine/store/artifact-files.js';
-import { resolveTrialFrames } from '../engine/evaluate/trial-browser.js';
+import { ARTIFACT_MIME } from '../engine/store/artifact-files.js';
+import { resolveLabFile } from '../engine/lab-files.js';
 import { CSP } from '../api/csp.js';
 
 /**
@@ -285,8 +285,7 @@ function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
 function serveArtifact(lab: Lab, rest: string, req: http.IncomingMessage, res: http.ServerResponse): void {
   let file: string;
   try {
-    const spec = decodePath(rest, 'file path');
-    file = resolveTrialFrames(lab.store, spec) ?? resolveArtifactFile(lab.store, spec);
+    file = resolveLabFile(lab.store, decodePath(rest, 'file path'));
   } catch (err) {
     const e = serializeError(err);
     return sendJson(res, HTTP_STATUS[e.code] ?? 500, { ok: false, error: e });

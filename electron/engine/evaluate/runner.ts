@@ -197,13 +197,13 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
       if (!(err instanceof LabError && err.code === 'NON_FINITE')) throw err;
     }
   }
-  const pack = async (kept: Uint8Array[], file: string): Promise<TrialRecord['frames']> => {
-    if (!opts.frames || kept.length === 0) return null;
-    await writeFramePack(path.join(opts.frames.dir, file), kept);
+  const pack = async (dir: string, kept: Uint8Array[], file: string): Promise<TrialRecord['frames']> => {
+    if (kept.length === 0) return null;
+    await writeFramePack(path.join(dir, file), kept);
     return { path: file, format: FRAME_FORMAT, count: kept.length, height: imageSize.height, width: imageSize.width, stride };
   };
-  const framesRef = await pack(frames, opts.frames?.file ?? '');
-  const wristRef = opts.frames ? await pack(wristFrames, wristFramesFile(opts.frames.file)) : null;
+  const framesRef = opts.frames ? await pack(opts.frames.dir, frames, opts.frames.file) : null;
+  const wristRef = opts.frames ? await pack(opts.frames.dir, wristFrames, wristFramesFile(opts.frames.file)) : null;
   const finiteSeries = (v: number[]) => v.every(Number.isFinite);
   return parseTrialRecord(
     {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { TrialKey, TrialSummary } from '../../api/schemas.js';
+import { TrialKey, type TrialSummary } from '../../api/schemas.js';
 import { flipAudit, seriesFromTrials } from '../audit/flips.js';
 import { LabError } from '../errors.js';
 import { trialLogFile } from './evaluation.js';
@@ -98,7 +98,7 @@ export function getTrial(store: TrialStore, key: TrialKey): { summary: TrialSumm
 
 /**
  * The frame pack behind `<experimentId>/trial-frames/<policyId>/<suite>/<task>/<trial>/<camera>`, or null
- * when the spec is not a trial-frames one (the shells then try registered artifacts). The path comes from
+ * when the spec is not a trial-frames one (resolveLabFile then tries registered artifacts). The path comes from
  * the stored record and must stay inside the policy's eval folder (symlinks resolved).
  */
 export function resolveTrialFrames(store: TrialStore, spec: string): string | null {
@@ -107,10 +107,11 @@ export function resolveTrialFrames(store: TrialStore, spec: string): string | nu
   const experimentId = spec.slice(0, slash);
   const parts = spec.slice(slash + 1 + FRAMES_PREFIX.length).split('/');
   const [policyId, suite, task, trial, camera] = parts;
-  if (parts.length !== 5 || !/^[A-Za-z0-9][A-Za-z0-9._=-]*$/.test(policyId) || policyId.includes('..') || !/^[a-z0-9_]+$/.test(suite) || !/^\d+$/.test(task) || !/^\d+$/.test(trial) || !(CAMERAS as readonly string[]).includes(camera)) {
+  const key = TrialKey.safeParse({ experimentId, policyId, suite, taskIndex: /^\d+$/.test(task ?? '') ? Number(task) : -1, trialIndex: /^\d+$/.test(trial ?? '') ? Number(trial) : -1 });
+  if (parts.length !== 5 || !key.success || !(CAMERAS as readonly string[]).includes(camera)) {
     throw new LabError('INVALID_INPUT', `trial frames "${spec}" must be <experimentId>/trial-frames/<policyId>/<suite>/<task>/<trial>/agentview|wrist`, { path: spec });
   }
-  const r = findTrial(store, { experimentId, policyId, suite, taskIndex: Number(task), trialIndex: Number(trial) });
+  const r = findTrial(store, key.data);
   const ref = camera === 'wrist' ? r.wristFrames : r.frames;
   if (!ref) throw new LabError('NOT_FOUND', `trial ${suite}/${task}/${trial} of ${policyId} kept no ${camera} frames`, { path: spec });
   const dir = realpathSync(path.join(evalRoot(store, experimentId), policyId));
