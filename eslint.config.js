@@ -33,7 +33,7 @@ export const ROOM_LAYERS = [
   ['jobs'],
 ];
 /** Engine-root files above every room, lowest first (each may import the ones before it). */
-export const ROOT_TOP = ['doctor.ts', 'lab-service.ts', 'lab-runtime.ts', 'lab-files.ts'];
+export const ROOT_TOP = ['doctor.ts', 'lab-files.ts', 'lab-service.ts', 'lab-runtime.ts'];
 /** Engine-root files anyone may import; they import nothing from the engine. */
 export const ROOT_BASE = ['errors.ts'];
 
