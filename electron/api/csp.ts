@@ -2,7 +2,7 @@
  * The renderer's Content-Security-Policy, one list of directives for both shells: the web server sends it
  * as a header on every HTML page, and the build writes it into renderer/index.html as a <meta> (Electron
  * loads the page from a file, where no response header exists). Scripts only from the app itself;
- * artifact videos and images through lab-file: (Electron) or same-origin /files/ (web); job events over a
+ * artifact videos, images and trial frame packs (fetched) through lab-file: (Electron) or same-origin /files/ (web); job events over a
  * loopback WebSocket.
  */
 const DIRECTIVES: readonly (readonly [string, string])[] = [
@@ -11,7 +11,7 @@ const DIRECTIVES: readonly (readonly [string, string])[] = [
   ['style-src', "'self' 'unsafe-inline'"],
   ['img-src', "'self' data: blob: lab-file:"],
   ['media-src', "'self' blob: lab-file:"],
-  ['connect-src', "'self' ws://127.0.0.1:* ws://localhost:*"],
+  ['connect-src', "'self' lab-file: ws://127.0.0.1:* ws://localhost:*"],
   ['object-src', "'none'"],
   ['base-uri', "'none'"],
   ['frame-ancestors', "'none'"],

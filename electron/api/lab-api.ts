@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Artifact, DoctorReport, ResultRecord, Experiment, ExperimentId, ExperimentName, Job, JobId, Settings, TrialKey, TrialOutcome, TrialSummary, VlmSettings } from './schemas.js';
+import { Artifact, DoctorReport, ResultRecord, Experiment, ExperimentId, ExperimentName, Job, JobId, Settings, TrialKey, TrialOutcome, TrialDetail, TrialSummary, VlmSettings } from './schemas.js';
 import { JOB_KINDS, unknownJobKindMessage } from './job-kinds.js';
 
 /**
@@ -48,7 +48,7 @@ export const labMethods = {
     output: z.array(TrialSummary),
   },
   /** One trial: its summary and the whole stored record (actions, phases, predicates, query steps). */
-  'trials.get': { input: TrialKey.strict(), output: z.object({ summary: TrialSummary, record: z.record(z.string(), z.unknown()) }) },
+  'trials.get': { input: TrialKey.strict(), output: z.object({ summary: TrialSummary, record: TrialDetail }) },
   'doctor.run': { input: z.object({}).strict(), output: DoctorReport },
   'settings.get': { input: z.object({}).strict(), output: Settings },
   /** apiKey: a new key (kept in the OS keychain), null to forget it, absent to leave it as it is. */

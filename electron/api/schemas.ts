@@ -115,6 +115,8 @@ export const CellSchema = z.object({
   p: z.number().optional(),
   /** Trials counted (errored excluded). */
   n: z.number().int().optional(),
+  /** The trials behind a rate (a success-matrix or per-task cell): the trial browser opens them (trials.list). */
+  trials: z.object({ policyId: z.string().min(1), suite: z.string().min(1), taskIndex: z.number().int().nonnegative() }).optional(),
 });
 export type Cell = z.infer<typeof CellSchema>;
 
@@ -162,3 +164,36 @@ export const TrialSummary = TrialKey.omit({ experimentId: true }).extend({
   frames: z.object({ agentview: z.string().nullable(), wrist: z.string().nullable() }),
 });
 export type TrialSummary = z.infer<typeof TrialSummary>;
+
+/** How a camera's frames are stored (evaluate/frames.ts): `frames-u8.gz` is gzip of raw H×W×3 frames, LIBERO orientation. */
+export const TrialFramesMeta = z.looseObject({
+  format: z.string(),
+  count: z.number().int().nonnegative(),
+  height: z.number().int().positive(),
+  width: z.number().int().positive(),
+  stride: z.number().int().positive().default(1),
+});
+const StepSeries = z.object({ names: z.array(z.string()), series: z.array(z.number().int().nonnegative()) });
+
+/**
+ * A stored trial record as the trial page reads it (trials.get): the per-step series it plots. The engine's
+ * record (evaluate/trial.ts) carries more; fields from before a series was kept are absent.
+ */
+export const TrialDetail = z.looseObject({
+  steps: z.number().int().nonnegative(),
+  /** Gripper command per executed step (-1 open, +1 close). */
+  gripper: z.array(z.number()),
+  /** Executed 7-D action per step, flattened (steps × 7). */
+  actions: z.array(z.number()).optional(),
+  querySteps: z.array(z.number().int().nonnegative()).optional(),
+  /** End-effector position before each step, flattened (steps × 3). */
+  eePos: z.array(z.number()).optional(),
+  /** Bit k of series[t]: predicate names[k] holds after step t. */
+  predicates: StepSeries.optional(),
+  phases: StepSeries.nullable(),
+  frames: TrialFramesMeta.nullable(),
+  wristFrames: TrialFramesMeta.nullable().optional(),
+  policyMs: z.array(z.number()),
+  seed: z.number().int(),
+});
+export type TrialDetail = z.infer<typeof TrialDetail>;

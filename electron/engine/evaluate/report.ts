@@ -61,13 +61,16 @@ export function latencyTable(records: readonly TrialRecord[], policies: readonly
     const prov = own.some((r) => r.ep) ? trialsProvider(own, 'unrecorded') : undefined;
     return prov ? [`${id} on ${prov}`] : [];
   });
+  // The camera size the simulator rendered at, as the kept frames say (the trials do not record it otherwise).
+  const sizes = [...new Set(records.flatMap((r) => (r.frames ? [`${r.frames.width}×${r.frames.height}`] : [])))];
+  const rendering = sizes.length ? `${sizes.join(' / ')} rendering` : 'rendering (its size is not recorded when frames are not kept)';
   return {
     id: 'latency',
     title: 'Policy latency vs simulator time in closed loop',
     columns: ['Policy', 'Queries', 'Queries/step', 'ms/query (median)', 'ms/query (p95)', 'Hz', 'Sim ms/step', 'Policy share'],
     rows,
     notes: [
-      'Policy time is act() alone (wall clock in the trial worker, first queries included); simulator time is reset + warm-up + steps with 128×128 rendering. Workers share the CPU, so absolute figures depend on the worker count. Paper Table 3 (first query of each trial excluded as warm-up) is in the distill report (efficiencyFromTrials); the standalone benchmark is `npm run bench -- eval`.',
+      `Policy time is act() alone (wall clock in the trial worker, first queries included); simulator time is reset + warm-up + steps with ${rendering}. Workers share the CPU, so absolute figures depend on the worker count. Paper Table 3 (first query of each trial excluded as warm-up) is in the distill report (efficiencyFromTrials); the standalone benchmark is \`npm run bench -- eval\`.`,
       ...(eps.length ? [`Execution provider: ${eps.join('; ')}.`] : []),
     ],
   };

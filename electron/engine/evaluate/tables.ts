@@ -267,6 +267,11 @@ export function compareTask(a: readonly TrialRecord[], b: readonly TrialRecord[]
  * from the baseline is significant at `alpha` (McNemar on paired trials, else Fisher) carries '*'.
  * No multiple-comparison correction is applied: the marker flags single cells, as the paper's bold does.
  */
+/** A rate cell that came from trials names them, so the trial browser can open them. */
+function linked(cell: Cell, trials: readonly TrialRecord[], policyId: string | undefined, suite: string, taskIndex: number): Cell {
+  return policyId !== undefined && trials.length > 0 ? { ...cell, trials: { policyId, suite, taskIndex } } : cell;
+}
+
 export function perTaskTable(records: Iterable<TrialRecord>, opts: PerTaskOptions): ResultTable {
   const index = new TrialIndex(records);
   const alpha = opts.alpha ?? 0.05;
@@ -279,10 +284,10 @@ export function perTaskTable(records: Iterable<TrialRecord>, opts: PerTaskOption
     tasks.forEach((task, i) => {
       const base = index.task(policyFor(opts.baseline, suite), suite, task);
       const baseRate = rateOf(base);
-      const row: Cell[] = [label(i === 0 ? (opts.suiteLabel?.(suite) ?? suite) : ''), label(`T${task}`), rateCell(baseRate)];
+      const row: Cell[] = [label(i === 0 ? (opts.suiteLabel?.(suite) ?? suite) : ''), label(`T${task}`), linked(rateCell(baseRate), base, policyFor(opts.baseline, suite), suite, task)];
       for (const v of opts.variants) {
         const trials = index.task(policyFor(v, suite), suite, task);
-        const cell = rateCell(rateOf(trials));
+        const cell = linked(rateCell(rateOf(trials)), trials, policyFor(v, suite), suite, task);
         if (cell.value !== null && baseRate.n > 0 && cell.value > baseRate.rate) cell.bold = true;
         const cmp = compareTask(trials, base, test);
         if (cmp) {

@@ -91,9 +91,9 @@ function findTrial(store: TrialStore, key: TrialKey): TrialRecord {
   return r;
 }
 
-export function getTrial(store: TrialStore, key: TrialKey): { summary: TrialSummary; record: Record<string, unknown> } {
+export function getTrial(store: TrialStore, key: TrialKey): { summary: TrialSummary; record: TrialRecord } {
   const r = findTrial(store, key);
-  return { summary: summarize(key.experimentId, r), record: r as unknown as Record<string, unknown> };
+  return { summary: summarize(key.experimentId, r), record: r };
 }
 
 /**
