@@ -4,7 +4,7 @@
  * the API (lab-api.ts) validates `jobs.start` against it, and the renderer reads it from here (it never
  * imports the engine).
  */
-export const JOB_KINDS = ['selftest', 'distill', 'collect', 'annotate', 'train', 'evaluate'] as const;
+export const JOB_KINDS = ['selftest', 'distill', 'collect', 'annotate', 'train', 'evaluate', 'render-video'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const unknownJobKindMessage = (kind: unknown) => `Unknown job kind "${String(kind)}" (known: ${JOB_KINDS.join(', ')})`;

@@ -137,6 +137,44 @@ job.command('list').action(async () => {
   }
 });
 
+/** `vla-ad video compare|grid|trial`: the render-video job with its parameters as options (docs/video.md). */
+const video = program.command('video').description('supplementary videos of stored trials (the render-video job)');
+const int = (v: string) => Number.parseInt(v, 10);
+function videoCommand(layout: 'compare' | 'grid' | 'trial', args: string, describe: string) {
+  return video
+    .command(`${layout} ${args}`)
+    .description(describe)
+    .requiredOption('--experiment <id>', 'experiment whose evaluation is rendered')
+    .option('--size <px>', 'panel size (larger than the stored frames: re-rendered on the built-in simulator)', int)
+    .option('--rerender <mode>', 'auto | always | never', 'auto')
+    .option('--formats <list>', 'comma-separated: mp4,webm,gif', 'mp4')
+    .option('--fps <n>', 'frames per second', int, 20)
+    .option('--hold <n>', 'frames held after the longest trial ends', int, 20)
+    .option('--name <name>', 'output base name under videos/');
+}
+type VideoOpts = { experiment: string; size?: number; rerender: string; formats: string; fps: number; hold: number; name?: string; policies?: string; tasks?: string; trial?: number };
+async function runVideo(params: Record<string, unknown>, o: VideoOpts) {
+  const l = lab('cli');
+  try {
+    const common = { ...(o.size ? { size: o.size } : {}), rerender: o.rerender, formats: csv(o.formats), fps: o.fps, hold: o.hold, ...(o.name ? { name: o.name } : {}) };
+    const started = await callLab(l, 'jobs.start', { kind: 'render-video', experimentId: o.experiment, params: { ...params, ...common } });
+    reportFinal(await followJob(l, started));
+  } finally {
+    l.close();
+  }
+}
+const csv = (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean);
+videoCommand('compare', '<suite> <task> <init>', 'policies side by side from the same initial state')
+  .option('--policies <ids>', 'comma-separated policy ids (default: every evaluated policy, teachers first)')
+  .action((suite: string, task: string, init: string, o: VideoOpts) => runVideo({ layout: 'compare', suite, taskIndex: int(task), initIndex: int(init), ...(o.policies ? { policies: csv(o.policies) } : {}) }, o));
+videoCommand('grid', '<suite>', "a suite's tasks × policies, one trial each")
+  .option('--policies <ids>', 'comma-separated policy ids')
+  .option('--tasks <list>', 'comma-separated task indices (default: every stored task)')
+  .option('--trial <i>', 'trial index shown for each task', int, 0)
+  .action((suite: string, o: VideoOpts) => runVideo({ layout: 'grid', suite, trialIndex: o.trial ?? 0, ...(o.policies ? { policies: csv(o.policies) } : {}), ...(o.tasks ? { tasks: csv(o.tasks).map(int) } : {}) }, o));
+videoCommand('trial', '<policy> <suite> <task> <trial>', 'one trial: both cameras and its action timeline')
+  .action((policyId: string, suite: string, task: string, trial: string, o: VideoOpts) => runVideo({ layout: 'trial', policyId, suite, taskIndex: int(task), trialIndex: int(trial) }, o));
+
 const sim = program.command('sim').description('look at the built-in simulator\'s scenes');
 sim
   .command('view <suite> <task>')

@@ -18,7 +18,7 @@ export interface Lab {
 }
 
 /** The API methods that only read: all a read-only lab answers. */
-const READ_ONLY_METHODS = new Set(['experiments.list', 'experiments.get', 'jobs.list', 'jobs.logs', 'artifacts.list', 'results.list', 'doctor.run', 'settings.get']);
+const READ_ONLY_METHODS = new Set(['experiments.list', 'experiments.get', 'jobs.list', 'jobs.logs', 'artifacts.list', 'results.list', 'trials.list', 'trials.get', 'doctor.run', 'settings.get']);
 
 /**
  * Open the lab on a data directory, as its one owner: the lock refuses a second instance, the store

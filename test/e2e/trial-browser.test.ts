@@ -9,6 +9,8 @@ import { testLab } from '../helpers/lab.js';
 import { trainStudent } from '../../electron/engine/train/trainer.js';
 import { exportPolicy, readTrainedStudent } from '../../electron/engine/model/policy.js';
 import { MICRO, microDataset } from '../unit/engine/train/helpers.js';
+import { compareGeometry } from '../../electron/engine/video/layouts.js';
+import { listTrials } from '../../electron/engine/evaluate/trial-browser.js';
 
 /**
  * The trial browser in Chromium on a real micro evaluation made here: a micro student trained for one
@@ -141,6 +143,26 @@ describe('trial browser in Chromium', () => {
     expect(await page.getByTestId('phase-now').count()).toBe(1);
     await shoot(page, 'trials-2-trial');
 
+    const shownInit = Number(/initial state (\d+)/.exec((await page.getByTestId('open-paired').textContent()) ?? '')?.[1]);
+    const trialsAtInit = listTrials(env.lab.store, { experimentId: expId, suite: 'goal', taskIndex: 0 }).filter((t) => t.initIndex === shownInit);
+    const geometry = compareGeometry(trialsAtInit.length, Math.max(...trialsAtInit.map((t) => t.steps)), 128);
+    const [compareWidth, compareHeight] = [geometry.width, geometry.height];
+    // A comparison video of this initial state, from the trial page: rendered by the job, played here.
+    await page.getByTestId('video-tools').locator('summary').click();
+    await page.getByTestId('render-compare-size').selectOption('128');
+    await page.getByTestId('render-compare').click();
+    const rendered = page.getByTestId('rendered-video');
+    await expect.poll(() => rendered.count(), { timeout: 120_000, interval: 500 }).toBe(1);
+    await expect.poll(() => rendered.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);
+    await rendered.evaluate((v: HTMLVideoElement) => {
+      v.muted = true;
+      return v.play();
+    });
+    await expect.poll(() => rendered.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 10_000 }).toBeGreaterThan(0.2);
+    expect(await rendered.evaluate((v: HTMLVideoElement) => [v.videoWidth, v.videoHeight])).toEqual([compareWidth, compareHeight]);
+    await rendered.evaluate((v: HTMLVideoElement) => v.pause());
+    await shoot(page, 'trials-2b-trial-video');
+
     // Paired: teacher and student from the same initial state, at the same frame index.
     const init = Number(/paired\/goal\/0\/(\d+)/.exec((await page.getByTestId('open-paired').getAttribute('href')) ?? '')?.[1]);
     await page.getByTestId('open-paired').click();
@@ -154,6 +176,18 @@ describe('trial browser in Chromium', () => {
     expect(await page.getByTestId('panel-outcome').last().textContent()).toMatch(/failed/);
     expect(init).toBeGreaterThanOrEqual(0);
     await shoot(page, 'trials-3-paired');
+
+    // The video is in the experiment's gallery, with its poster, and plays there too.
+    await page.goto(`${server.url}#/experiments/${expId}`);
+    const gallery = page.getByTestId('artifact-video');
+    await expect.poll(() => gallery.count(), { timeout: 15_000 }).toBe(1);
+    expect(await gallery.getAttribute('poster')).toMatch(/videos\/compare-goal-task0-init\d+-128px\.png/);
+    await gallery.evaluate((v: HTMLVideoElement) => {
+      v.muted = true;
+      return v.play();
+    });
+    await expect.poll(() => gallery.evaluate((v: HTMLVideoElement) => v.currentTime), { timeout: 10_000 }).toBeGreaterThan(0.2);
+    await shoot(page, 'trials-4-gallery');
     expect(pageErrors).toEqual([]);
   });
 });

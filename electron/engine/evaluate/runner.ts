@@ -167,7 +167,7 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
         onStep: (s) => {
           trace.push(s.obs, s.action);
           gripper.push(s.action[ACTION_DIM - 1]);
-          for (let d = 0; d < ACTION_DIM; d++) actions.push(round(s.action[d], 1e4));
+          for (let d = 0; d < ACTION_DIM; d++) actions.push(float32Exact(s.action[d]));
           for (let d = 0; d < 3; d++) eePos.push(round(s.obs.ee_pos[d], 1e5));
           predicateSeries.push(predicateBits(s.result.info?.predicates, predicateNames));
           steps++;
@@ -236,6 +236,20 @@ export async function runTrial(env: Env, policy: Policy, spec: TrialSpec, opts: 
 }
 
 const round = (x: number, scale: number) => Math.round(x * scale) / scale;
+
+/**
+ * The shortest decimal that reads back as the same float32 (≤ 9 digits): the executed actions are kept
+ * exactly, because a replay of them re-renders the trial (evaluate/trial-video-source.ts) and a grasp
+ * can turn on the 5th decimal.
+ */
+export function float32Exact(x: number): number {
+  const f = Math.fround(x);
+  for (let p = 6; p < 9; p++) {
+    const v = Number(f.toPrecision(p));
+    if (Math.fround(v) === f) return v;
+  }
+  return Number(f.toPrecision(9));
+}
 
 /** The env's goal predicates after a step as a bit mask over `names` (names grow in first-seen order). */
 function predicateBits(predicates: unknown, names: string[]): number {

@@ -85,7 +85,7 @@ export function listTrials(store: TrialStore, f: TrialFilter): TrialSummary[] {
   return out.sort((a, b) => a.policyId.localeCompare(b.policyId) || a.suite.localeCompare(b.suite) || a.taskIndex - b.taskIndex || a.trialIndex - b.trialIndex);
 }
 
-function findTrial(store: TrialStore, key: TrialKey): TrialRecord {
+export function findTrial(store: TrialStore, key: TrialKey): TrialRecord {
   const r = policyTrials(store, key.experimentId, key.policyId).find((t) => t.suite === key.suite && t.taskIndex === key.taskIndex && t.trialIndex === key.trialIndex);
   if (!r) throw new LabError('NOT_FOUND', `no trial ${key.suite}/task ${key.taskIndex}/trial ${key.trialIndex} of policy ${key.policyId} in experiment ${key.experimentId}`, { ...key });
   return r;

@@ -4,6 +4,7 @@ import { parseOr } from '../errors.js';
 import { AnnotateParams } from './kinds/annotate-params.js';
 import { CollectParams } from './kinds/collect-params.js';
 import { EvaluateParams } from './kinds/evaluate-params.js';
+import { RenderVideoParams } from './kinds/render-video-params.js';
 import { SelftestParams } from './kinds/selftest-params.js';
 import { TrainParams } from './kinds/train-params.js';
 import { DistillConfig } from './recipes/distill-config.js';
@@ -20,6 +21,7 @@ export const JOB_PARAMS = {
   train: TrainParams,
   evaluate: EvaluateParams,
   distill: DistillConfig,
+  'render-video': RenderVideoParams,
 } satisfies Record<JobKind, z.ZodType>;
 
 export function checkJobParams(kind: JobKind, params: unknown): void {

@@ -15,6 +15,7 @@ const handlers = {
   annotate: async () => (await import('./kinds/annotate.js')).annotateJob,
   train: async () => (await import('./kinds/train.js')).trainJob,
   evaluate: async () => (await import('./kinds/evaluate.js')).evaluateJob,
+  'render-video': async () => (await import('./kinds/render-video.js')).renderVideoJob,
 } satisfies Record<JobKind, () => Promise<JobHandler>>;
 
 export const registeredJobKinds = (): JobKind[] => Object.keys(handlers) as JobKind[];

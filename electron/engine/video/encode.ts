@@ -72,3 +72,27 @@ export function sideBySide(frames: { data: Uint8Array; width: number; height: nu
   }
   return { data, width, height };
 }
+
+/**
+ * A WebM (VP9) or GIF made from an encoded MP4 (the MP4 is H.264 at CRF 18, visually lossless for these
+ * renders, so one pass of frame composition serves every format). Atomic like encodeMp4.
+ */
+export async function transcode(source: string, target: string, format: 'webm' | 'gif', fps: number): Promise<void> {
+  const ff = locateFfmpeg();
+  if (!ff) throw new LabError('NOT_FOUND', 'ffmpeg not found: set FFMPEG_BIN, install ffmpeg-static, or put ffmpeg on PATH (vla-ad doctor)', {});
+  const tmp = `${target}.${process.pid}.partial.${format}`;
+  const codec =
+    format === 'webm'
+      ? ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuv420p', '-b:v', '0', '-crf', '32', '-row-mt', '1', '-deadline', 'good', '-cpu-used', '4']
+      : ['-filter_complex', `[0:v]fps=${fps},split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=none`, '-loop', '0'];
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-i', source, ...codec, '-f', format, tmp];
+  const child = spawn(ff.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) {
+    rmSync(tmp, { force: true });
+    throw new LabError('REMOTE_ERROR', `ffmpeg failed making ${path.basename(target)} (exit ${code}): ${stderr.trim().slice(0, 500)}`, { target });
+  }
+  renameSync(tmp, target);
+}
