@@ -18,4 +18,5 @@ export const benchSuites: Record<string, () => Promise<BenchSuite>> = {
   int8: async () => (await import('./int8.js')).default,
   train: async () => (await import('./train.js')).default,
   gpu: async () => (await import('./gpu.js')).default,
+  video: async () => (await import('./video.js')).default,
 };
