@@ -135,11 +135,19 @@ describe('the built job worker, from out/ alone', () => {
       maxSteps: { goal: 60 },
       workers: 2,
       imageSize: 16,
-      keepFrames: false,
     });
     const r = job.result as { workers: number; policies: { id: string; trials: number; ran: number; errored: number }[] };
     expect(r.workers).toBe(2);
     expect(r.policies[0]).toMatchObject({ id: 'teacher', trials: 2, ran: 2, errored: 0 });
+    expect(sourceAccess()).toEqual([]);
+  });
+
+  it('renders a trial video of the evaluation, re-rendered at twice the stored size', async () => {
+    const job = await run('render-video', { layout: 'trial', policyId: 'teacher', suite: 'goal', taskIndex: 0, trialIndex: 0, size: 32, hold: 0 });
+    const r = job.result as { outputs: string[]; frames: number };
+    expect(r.outputs).toEqual(['videos/trial-teacher-goal-task0-trial0-32px.mp4', 'videos/trial-teacher-goal-task0-trial0-32px.png']);
+    for (const o of r.outputs) expect(existsSync(path.join(expDir, o))).toBe(true);
+    expect(logs(job.id).some((l) => l.includes('reproduces the recorded trial'))).toBe(true);
     expect(sourceAccess()).toEqual([]);
   });
 });

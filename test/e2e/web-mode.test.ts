@@ -148,6 +148,9 @@ describe('web mode in Chromium', () => {
     expect(vlm.requests.length).toBeGreaterThan(before);
     await expect.poll(() => page.getByTestId('granularity-chart').count(), { timeout: 10_000 }).toBe(1);
     await page.getByLabel('Taxonomy').selectOption('13');
+    // The execution provider is a setting of the page, saved into the recipe's config.
+    await page.getByTestId('ep-select').selectOption('auto');
+    await expect.poll(() => page.getByTestId('config-editor').inputValue()).toContain('"ep": "auto"');
     await page.screenshot({ path: path.join(artifacts, 'web-experiment-results.png'), fullPage: true });
     expect(await page.getByTestId('artifact').count()).toBeGreaterThanOrEqual(2);
     expect(pageErrors).toEqual([]);
@@ -180,6 +183,27 @@ describe.runIf(electronBinary() !== null)('Electron shell', () => {
       expect(await page.evaluate(() => typeof (globalThis as unknown as { require?: unknown }).require)).toBe('undefined');
       await createExperimentAndRunSelftest(page, 'Electron run');
       await page.screenshot({ path: path.join(artifacts, 'electron-experiments-finished-job.png') });
+      // Collect and evaluate in 2 worker processes each, from the packaged layout's utility processes, through the bridge.
+      const outcome = await page.evaluate(async () => {
+        type Result = { ok: boolean; value?: { id: string; status?: string; error?: unknown; result?: unknown }; error?: unknown };
+        const bridge = (globalThis as unknown as { lab: Record<string, (input: unknown) => Promise<Result>> }).lab;
+        const exp = await bridge['experiments.create']({ name: 'Electron workers' });
+        const experimentId = exp.value!.id;
+        const waitFor = async (id: string) => {
+          for (;;) {
+            const list = await bridge['jobs.list']({ experimentId });
+            const j = (list.value as unknown as { id: string; status: string; error: unknown; result: unknown }[]).find((x) => x.id === id)!;
+            if (!['queued', 'running'].includes(j.status)) return j;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        };
+        const collect = await bridge['jobs.start']({ kind: 'collect', experimentId, params: { suite: 'goal', tasks: [0, 1], episodesPerTask: 1, seed: 0, imageSize: 16, teacher: { kind: 'scripted' }, workers: 2 } });
+        const c = await waitFor(collect.value!.id);
+        const evaluate = await bridge['jobs.start']({ kind: 'evaluate', experimentId, params: { policies: [{ id: 'teacher', spec: 'teacher:scripted' }], suites: ['goal'], tasks: [0], trials: 2, maxSteps: { goal: 60 }, workers: 2, imageSize: 16 } });
+        const e = await waitFor(evaluate.value!.id);
+        return { collect: c.status, evaluate: e.status, workers: (e.result as { workers?: number } | null)?.workers, errors: [c.error, e.error] };
+      });
+      expect(outcome).toEqual({ collect: 'succeeded', evaluate: 'succeeded', workers: 2, errors: [null, null] });
     } finally {
       await app.close();
       env.cleanup();

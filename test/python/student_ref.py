@@ -211,6 +211,8 @@ def main():
         i = args.index("--masked")
         masked_rows, masked_len = int(args[i + 1]), int(args[i + 2])
         del args[i:i + 3]
+    if "--serve" in args:
+        args.remove("--serve")
     if "--train-bench" in args:
         i = args.index("--train-bench")
         train_bench = int(args[i + 1])
@@ -243,8 +245,37 @@ def main():
                 model.head(model.encode_image(p1), txt1)
             cached = (time.perf_counter() - t0) / bench * 1000
         print(json.dumps({"infer_ms": full, "infer_cached_text_ms": cached}))
+    if "--serve" in sys.argv[1:]:
+        serve(model, pixels[:1], tokens[:1])
     if train_bench:
         print(json.dumps({"train_step_ms": time_train(model, pixels, tokens, train_bench, masked_rows=masked_rows, masked_len=masked_len)}))
+
+
+def serve(model, p1, t1):
+    """Interleaved timing (the bench alternates our runs and these on the same cores): after a warm-up,
+    each stdin line "full N" / "cached N" runs N batch-1 inference steps — with the text tower, or with
+    the text features computed once — and prints their wall times in ms as one JSON line."""
+    with torch.no_grad():
+        txt1 = model.encode_text(t1)
+        steps = {
+            "full": lambda: model.head(model.encode_image(p1), model.encode_text(t1)),
+            "cached": lambda: model.head(model.encode_image(p1), txt1),
+        }
+        for f in steps.values():
+            for _ in range(2):
+                f()
+        print(json.dumps({"ready": True}), flush=True)
+        for line in sys.stdin:
+            parts = line.split()
+            if not parts or parts[0] == "quit":
+                break
+            f, n = steps[parts[0]], int(parts[1])
+            ms = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                f()
+                ms.append((time.perf_counter() - t0) * 1000)
+            print(json.dumps({parts[0]: ms}), flush=True)
 
 
 def time_train(model, pixels, tokens, steps, lam=0.5, masked_rows=0, masked_len=0):

@@ -13,6 +13,7 @@ import { saveWeights } from '../../engine/model/weights.js';
 import { buildStudentTrainStep } from '../../engine/train/loss.js';
 import { Rng } from '../../engine/util/rng.js';
 import { type BenchReport, type BenchRow, flag, summarize, timeSamples } from './report.js';
+import { PeerProcess } from './peer-process.js';
 
 /**
  * `npm run bench -- student`: for `tiny` and `longclip-b16` (random weights: timing only), parameter
@@ -103,8 +104,41 @@ async function benchConfig(c: StudentConfig, o: { batch: number; trainText: numb
   const p1 = { data: pixelsB.subarray(0, 3 * S * S), dims: [1, 3, S, S] };
   const t1 = { data: tokenRows(c, 1, o.inferText, rng), dims: [1, o.inferText] };
   const te = (await txt.run({ tokens: t1 })).text_embeds.data as Float32Array;
-  const cachedMs = await timeIt(() => img.run({ pixels: p1, text_embeds: { data: te, dims: [1, c.embedDim] } }), 2, o.inferIters, `${c.name}:cached`);
-  const fullMs = await timeIt(() => fullSess.run({ pixels: p1, tokens: t1 }), 2, o.inferIters);
+  const cachedRun = () => img.run({ pixels: p1, text_embeds: { data: te, dims: [1, c.embedDim] } });
+  const fullRun = () => fullSess.run({ pixels: p1, tokens: t1 });
+
+  // The PyTorch peer on the same weights and inputs, kept running so its inference runs alternate with ours.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'student-bench-'));
+  let peer: { infer_ms?: number; infer_cached_text_ms?: number; train_step_ms?: number } = {};
+  let server: PeerProcess | null = null;
+  await saveWeights(path.join(dir, 'w.safetensors'), w, c);
+  w.clear();
+  writeFileSync(path.join(dir, 'cfg.json'), JSON.stringify(c));
+  // forward inputs: batch 1 at the inference text length (the peer's train bench reuses them at batch B)
+  await writeSafetensors(path.join(dir, 'in.safetensors'), { pixels: { data: pixelsB, shape: [B, 3, S, S] }, tokens: { data: tokensB, shape: [B, o.trainText] } });
+  await writeSafetensors(path.join(dir, 'in1.safetensors'), { pixels: { data: Float32Array.from(p1.data), shape: [1, 3, S, S] }, tokens: { data: t1.data, shape: [1, o.inferText] } });
+  const refArgs = (inputs: string) => [REF, path.join(dir, 'cfg.json'), path.join(dir, 'w.safetensors'), path.join(dir, inputs), path.join(dir, 'out.safetensors'), '--threads', String(o.threads)];
+  try {
+    server = await PeerProcess.start(PYTHON, [...refArgs('in1.safetensors'), '--serve']);
+  } catch (e) {
+    extra.peerError = (e as Error).message;
+  }
+  // Interleaved in rounds of 2 runs a side: ours cached, peer cached, ours full, peer full.
+  const samples = { cached: [] as number[], full: [] as number[], peerCached: [] as number[], peerFull: [] as number[] };
+  await timeSamples(cachedRun, 2, 0);
+  await timeSamples(fullRun, 2, 0);
+  for (let r = 0; r < Math.ceil(o.inferIters / 2); r++) {
+    samples.cached.push(...(await timeSamples(cachedRun, 0, 2)));
+    if (server) samples.peerCached.push(...((await server.ask('cached 2')).cached as number[]));
+    samples.full.push(...(await timeSamples(fullRun, 0, 2)));
+    if (server) samples.peerFull.push(...((await server.ask('full 2')).full as number[]));
+  }
+  server?.close();
+  fastest.set(`${c.name}:cached`, Math.min(...samples.cached));
+  const cachedMs = summarize(samples.cached).median;
+  const fullMs = summarize(samples.full).median;
+  if (samples.peerFull.length) peer = { infer_cached_text_ms: summarize(samples.peerCached).median, infer_ms: summarize(samples.peerFull).median };
+  extra.interleaved = { rounds: Math.ceil(o.inferIters / 2), perRoundAndSide: 2 };
   const textMs = await timeIt(() => txt.run({ tokens: t1 }), 1, Math.max(3, o.inferIters >> 1));
   // int8 image path (DynamicQuantizeMatMul), and how often its next-action tokens match fp32 on random frames
   const q = quantizeInt8(emitOnnx(split.image.g, { outputs: split.image.outputs, contrib: true }).bytes);
@@ -123,23 +157,14 @@ async function benchConfig(c: StudentConfig, o: { batch: number; trainText: numb
   await qs.release();
   await Promise.all([img.dispose(), txt.dispose(), fullSess.dispose()]);
 
-  // the PyTorch peer on the same weights and inputs
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'student-bench-'));
-  let peer: { infer_ms?: number; infer_cached_text_ms?: number; train_step_ms?: number } = {};
+  // The train step's peer: one process, after ours (a train step is seconds, long against the load's swings).
   try {
-    await saveWeights(path.join(dir, 'w.safetensors'), w, c);
-    w.clear();
-    writeFileSync(path.join(dir, 'cfg.json'), JSON.stringify(c));
-    // forward inputs: batch 1 at the inference text length (the peer's train bench reuses them at batch B)
-    await writeSafetensors(path.join(dir, 'in.safetensors'), { pixels: { data: pixelsB, shape: [B, 3, S, S] }, tokens: { data: tokensB, shape: [B, o.trainText] } });
-    await writeSafetensors(path.join(dir, 'in1.safetensors'), { pixels: { data: Float32Array.from(p1.data), shape: [1, 3, S, S] }, tokens: { data: t1.data, shape: [1, o.inferText] } });
-    const run = (inputs: string, extraArgs: string[]) => {
-      const r = spawnSync(PYTHON, [REF, path.join(dir, 'cfg.json'), path.join(dir, 'w.safetensors'), path.join(dir, inputs), path.join(dir, 'out.safetensors'), '--threads', String(o.threads), ...extraArgs], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    if (o.train) {
+      const r = spawnSync(PYTHON, [...refArgs('in.safetensors'), '--train-bench', String(o.trainIters), '--masked', String(o.maskedRows), String(o.maskedText)], { encoding: 'utf8', maxBuffer: 16 << 20 });
       if (r.status !== 0) throw new Error(`student_ref.py failed: ${r.stderr.slice(-2000)}`);
-      return r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).reduce((a, b) => ({ ...a, ...b }), {});
-    };
-    peer = run('in1.safetensors', ['--bench', String(o.inferIters)]);
-    if (o.train) peer = { ...peer, ...run('in.safetensors', ['--train-bench', String(o.trainIters), '--masked', String(o.maskedRows), String(o.maskedText)]) };
+      const out = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { train_step_ms?: number });
+      peer = { ...peer, train_step_ms: out.find((x) => x.train_step_ms !== undefined)?.train_step_ms };
+    }
   } catch (e) {
     extra.peerError = (e as Error).message;
   } finally {

@@ -140,7 +140,10 @@ export function efficiencyFromTrials(records: readonly TrialRecord[], policies: 
 }
 
 /** The EP of `ep` as the tables name it. */
-const epText = (ep: string) => `the ${ep} execution provider (onnxruntime-node)`;
+const epText = (key: string) => {
+  const [ep, precision] = key.split('|');
+  return `the ${ep} execution provider (onnxruntime-node)${precision ? `, ${precision} matmuls` : ''}`;
+};
 
 /**
  * What ran a policy's trials, from their records: "the cuda execution provider (onnxruntime-node)", or
@@ -150,14 +153,15 @@ const epText = (ep: string) => `the ${ep} execution provider (onnxruntime-node)`
 export function trialsProvider(trials: readonly TrialRecord[], fallback?: string): string | undefined {
   const counts = new Map<string, number>();
   for (const r of trials) {
-    const k = r.ep ?? '';
+    // An int8 student says so beside its EP: the same file runs at another speed (policies/student-onnx.ts precision).
+    const k = r.ep ? `${r.ep}${r.precision === 'int8' ? '|int8' : ''}` : '';
     counts.set(k, (counts.get(k) ?? 0) + 1);
   }
   const named = [...counts.keys()].filter((k) => k !== '');
   if (named.length === 0) return fallback;
   if (counts.size === 1) return epText(named[0]);
   const n = (c: number) => `${c} trial${c === 1 ? '' : 's'}`;
-  const parts = [...counts].map(([k, c]) => (k === '' ? `${fallback ?? 'an unrecorded provider'} (${n(c)})` : `${k} (${n(c)})`));
+  const parts = [...counts].map(([k, c]) => (k === '' ? `${fallback ?? 'an unrecorded provider'} (${n(c)})` : `${k.replace('|', ' ')} (${n(c)})`));
   return `the ${parts.join(' and ')} execution providers (onnxruntime-node)`;
 }
 

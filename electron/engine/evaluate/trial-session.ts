@@ -72,7 +72,7 @@ export class TrialSession {
       signal,
     });
     const ep = this.ep;
-    return ep ? { ...record, ep } : record;
+    return ep && this.policy instanceof StudentOnnxPolicy ? { ...record, ep, precision: this.policy.runtime.precision } : record;
   }
 
   async close(): Promise<void> {

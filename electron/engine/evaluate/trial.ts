@@ -66,6 +66,8 @@ export const TrialRecordSchema = z
     startedAt: z.string().optional(),
     /** The ONNX Runtime execution provider a student ran on (absent: not an ONNX policy, or a record from before it was kept, which ran on the CPU). */
     ep: z.enum(['cpu', 'cuda']).optional(),
+    /** The matmul precision a student ran at (absent: not an ONNX policy, or a record from before it was kept: fp32). */
+    precision: z.enum(['fp32', 'int8']).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.success && r.failure !== null) ctx.addIssue({ code: 'custom', path: ['failure'], message: 'a successful trial has no failure reason' });

@@ -17,6 +17,8 @@ export interface MakePolicyOptions {
   tokenizerDir?: string;
   /** Server timeouts (ms), where the spec sets none. */
   timeoutMs?: number;
+  /** Where a policy says what it chose at load (a student's EP and precision). */
+  log?: (line: string) => void;
 }
 
 export async function makePolicy(spec: PolicySpec, opts: MakePolicyOptions): Promise<Policy> {
@@ -31,7 +33,7 @@ export async function makePolicy(spec: PolicySpec, opts: MakePolicyOptions): Pro
     case 'websocket':
       return new WebsocketPolicy({ url: spec.url, replanSteps: spec.replanSteps, ...timeout(spec.timeoutMs) });
     case 'student':
-      return StudentOnnxPolicy.create(path.resolve(opts.baseDir ?? process.cwd(), spec.file), { textMode: spec.textMode, ep: spec.ep, threads: spec.threads, tokenizerDir: opts.tokenizerDir });
+      return StudentOnnxPolicy.create(path.resolve(opts.baseDir ?? process.cwd(), spec.file), { textMode: spec.textMode, ep: spec.ep, precision: spec.precision, threads: spec.threads, tokenizerDir: opts.tokenizerDir, log: opts.log });
     case 'random':
       return new RandomPolicy();
     case 'noop':

@@ -49,6 +49,8 @@ const Student = z
     file: z.string().min(1),
     textMode: z.enum(['masked', 'phase']).default('masked'),
     ep: z.enum(['auto', 'cpu', 'cuda']).default('cpu'),
+    /** Matmul precision at load (policies/student-onnx.ts): fp32 (default), int8, or auto = the faster on this CPU, measured at load. */
+    precision: z.enum(['fp32', 'int8', 'auto']).default('fp32'),
     threads: z.number().int().positive().optional(),
   })
   .strict();

@@ -37,9 +37,19 @@ export interface StudentRuntimeOptions {
    * typed UNSUPPORTED naming the missing pieces (graph/runtime.ts selectExecutionProvider). The one used is `ep`.
    */
   ep?: StudentEp;
-  /** Where the EP choice is said. */
+  /**
+   * Matmul precision of a policy.onnx (default fp32): int8 = its MatMuls rewritten to int8 weights at
+   * load (model/quantize.ts; ≥ 99 % token agreement is `npm run bench -- int8`'s acceptance check);
+   * auto = both timed at load on this CPU and the faster kept (int8 pays off only where the CPU's int8
+   * GEMMs are fast, e.g. AVX-512 VNNI), said in the log and recorded (`precision`, `precisionTiming`).
+   * Opt-in because it makes results depend on the machine; on CUDA auto keeps fp32 (the int8 op is CPU-only).
+   */
+  precision?: StudentPrecision;
+  /** Where the EP and precision choices are said. */
   log?: (m: string) => void;
 }
+export type StudentPrecision = 'fp32' | 'int8' | 'auto';
+export interface PrecisionTiming { fp32Ms: number; int8Ms: number; probes: number }
 
 interface Backend {
   run(pixels: Float32Array, text: string): Promise<{ actions: Float32Array; bins: Float32Array }>;
@@ -51,7 +61,40 @@ async function session(model: string | Uint8Array, ep: 'cpu' | 'cuda', threads?:
   return typeof model === 'string' ? ort.InferenceSession.create(model, so) : ort.InferenceSession.create(model, so);
 }
 
+/** Inputs and outputs a policy.onnx session must have; a graph for another action space fails here, not mid-trial. */
+function checkPolicySession(s: ort.InferenceSession, file: string): void {
+  for (const name of ['pixels', 'tokens']) {
+    if (!s.inputNames.includes(name)) throw new LabError('CORRUPT_FILE', `${file}: no input '${name}' (inputs: ${s.inputNames.join(', ')})`, { file, field: 'inputs' });
+  }
+  if (!s.outputNames.includes('actions')) throw new LabError('CORRUPT_FILE', `${file}: no output 'actions'`, { file, field: 'outputs' });
+  const declared = s.outputMetadata?.find((o) => o.name === 'actions');
+  const width = declared && declared.isTensor ? declared.shape.at(-1) : undefined;
+  if (typeof width === 'number' && width !== ACTION_DIM) {
+    throw new LabError('SHAPE_MISMATCH', `${file}: field outputs.actions: the graph's actions are ${width}-wide ([${declared!.isTensor ? declared!.shape.join(', ') : ''}]), this protocol drives ${ACTION_DIM}-D actions`, { file, field: 'outputs.actions', width });
+  }
+}
+
+const PROBES = 5;
+/** Median ms of one step of each session on the same probe input, the two interleaved (a noisy machine moves both alike). */
+async function timeBoth(a: ort.InferenceSession, b: ort.InferenceSession, feeds: () => Record<string, ort.Tensor>): Promise<[number, number]> {
+  for (const s of [a, b]) for (let i = 0; i < 2; i++) await s.run(feeds()); // first calls allocate
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < PROBES; i++) {
+    for (const [s, out] of [[a, ta], [b, tb]] as const) {
+      const t0 = performance.now();
+      await s.run(feeds());
+      out.push(performance.now() - t0);
+    }
+  }
+  const med = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
+  return [med(ta), med(tb)];
+}
+
 export class StudentRuntime {
+  /** The matmul precision this runtime runs at, and, when it was chosen at load (`auto`), what was measured. */
+  precision: 'fp32' | 'int8' = 'fp32';
+  precisionTiming: PrecisionTiming | null = null;
   private constructor(
     /** The policy.onnx file, or a label for an in-memory student. */
     readonly source: string,
@@ -107,29 +150,42 @@ export class StudentRuntime {
     const meta = StudentRuntime.readMeta(file, props);
     const tok = tokenizerFor(meta.config, opts.tokenizerDir ?? StudentRuntime.embeddedTokenizer(file, props));
     const { ep } = await selectExecutionProvider(opts.ep ?? 'cpu', opts.log);
-    const s = await session(file, ep, opts.threads ?? 1);
-    for (const name of ['pixels', 'tokens']) {
-      if (!s.inputNames.includes(name)) throw new LabError('CORRUPT_FILE', `${file}: no input '${name}' (inputs: ${s.inputNames.join(', ')})`, { file, field: 'inputs' });
-    }
-    if (!s.outputNames.includes('actions')) throw new LabError('CORRUPT_FILE', `${file}: no output 'actions'`, { file, field: 'outputs' });
-    // The graph's own output width, where the file declares it (a graph for another action space fails here, not mid-trial).
-    const declared = s.outputMetadata?.find((o) => o.name === 'actions');
-    const width = declared && declared.isTensor ? declared.shape.at(-1) : undefined;
-    if (typeof width === 'number' && width !== ACTION_DIM) {
-      throw new LabError('SHAPE_MISMATCH', `${file}: field outputs.actions: the graph's actions are ${width}-wide ([${declared!.isTensor ? declared!.shape.join(', ') : ''}]), this protocol drives ${ACTION_DIM}-D actions`, { file, field: 'outputs.actions', width });
-    }
     const L = meta.textLength;
+    const feeds = (pixels: Float32Array, text: string) => {
+      const S = meta.config.image.size;
+      return { pixels: new ort.Tensor('float32', pixels, [1, 3, S, S]), tokens: new ort.Tensor('int64', tokenizeRow(tok, text, L), [1, L]) };
+    };
+    const want = opts.precision ?? 'fp32';
+    let s = await session(want === 'int8' ? quantizeInt8(readFileSync(file)).bytes : file, ep, opts.threads ?? 1);
+    checkPolicySession(s, file);
+    let precision: 'fp32' | 'int8' = want === 'int8' ? 'int8' : 'fp32';
+    let timing: PrecisionTiming | null = null;
+    if (want === 'auto' && ep === 'cuda') opts.log?.(`${file}: precision auto on CUDA keeps fp32 (the int8 matmul op runs on the CPU only)`);
+    else if (want === 'auto') {
+      const q = await session(quantizeInt8(readFileSync(file)).bytes, ep, opts.threads ?? 1);
+      const probe = new Float32Array(3 * meta.config.image.size ** 2).fill(127);
+      const [fp32Ms, int8Ms] = await timeBoth(s, q, () => feeds(probe, 'probe'));
+      timing = { fp32Ms, int8Ms, probes: PROBES };
+      const faster = int8Ms < fp32Ms ? 'int8' : 'fp32';
+      await (faster === 'int8' ? s : q).release();
+      if (faster === 'int8') s = q;
+      precision = faster;
+      opts.log?.(`${file}: precision auto: fp32 ${fp32Ms.toFixed(1)} ms, int8 ${int8Ms.toFixed(1)} ms per step on this CPU (median of ${PROBES}): running ${faster}`);
+    }
+    const session0 = s;
     const backend: Backend = {
       async run(pixels, text) {
-        const S = meta.config.image.size;
-        const out = await s.run({ pixels: new ort.Tensor('float32', pixels, [1, 3, S, S]), tokens: new ort.Tensor('int64', tokenizeRow(tok, text, L), [1, L]) });
+        const out = await session0.run(feeds(pixels, text));
         const a = out.actions;
         if (a.dims.at(-1) !== ACTION_DIM) throw new LabError('SHAPE_MISMATCH', `${file}: actions have shape [${a.dims.join(', ')}], expected [1, K, ${ACTION_DIM}]`, { file, field: 'actions' });
         return { actions: Float32Array.from(a.data as Float32Array), bins: out.bins ? Float32Array.from(out.bins.data as Float32Array) : new Float32Array(0) };
       },
-      release: () => s.release(),
+      release: () => session0.release(),
     };
-    return new StudentRuntime(file, { ...meta, rotate180: meta.preprocessing.rotate180 }, ep, tok, backend);
+    const rt = new StudentRuntime(file, { ...meta, rotate180: meta.preprocessing.rotate180 }, ep, tok, backend);
+    rt.precision = precision;
+    rt.precisionTiming = timing;
+    return rt;
   }
 
   /** A trained student (weights in memory), text features cached per distinct text; `int8` quantizes the image path. */

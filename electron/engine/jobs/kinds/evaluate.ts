@@ -82,6 +82,8 @@ export async function runEvaluate(p: EvaluateParams, ctx: JobContext) {
     const ok = r.records.filter((x) => x.success).length;
     const errored = r.records.filter((x) => x.failure === 'error').length;
     ctx.log(`${entry.id}: ${ok}/${r.records.length - errored} successes${errored ? `, ${errored} errored (left out of the rates)` : ''}`);
+    const precisions = [...new Set(r.records.flatMap((x) => (x.precision ? [x.precision] : [])))];
+    if (entry.spec.kind === 'student' && entry.spec.precision !== 'fp32') ctx.log(`${entry.id}: precision ${entry.spec.precision}: ran at ${precisions.join(' and ') || 'fp32'} matmuls (the latency tables say so)`);
     ctx.artifact('trials', path.relative(expDir, path.join(evalDir, 'trials.jsonl')), { policy: entry.id, spec: entry.spec, trials: r.records.length });
     results.push(r);
   }

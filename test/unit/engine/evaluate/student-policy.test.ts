@@ -85,6 +85,34 @@ describe("the student's exported policy.onnx as an evaluation policy", () => {
     }
   }, 60_000);
 
+  it('runs the file at int8 on request, and with precision auto times both at load and keeps the faster, saying which', async () => {
+    const fp = await StudentRuntime.open(file, { threads: 1 });
+    const q = await StudentRuntime.open(file, { threads: 1, precision: 'int8' });
+    const lines: string[] = [];
+    const auto = await StudentRuntime.open(file, { threads: 1, precision: 'auto', log: (l) => lines.push(l) });
+    try {
+      expect([fp.precision, q.precision]).toEqual(['fp32', 'int8']);
+      expect(fp.precisionTiming).toBeNull();
+      const t = auto.precisionTiming!;
+      expect(t.fp32Ms).toBeGreaterThan(0);
+      expect(t.int8Ms).toBeGreaterThan(0);
+      expect(auto.precision).toBe(t.int8Ms < t.fp32Ms ? 'int8' : 'fp32');
+      expect(lines.join('\n')).toMatch(new RegExp(`precision auto: fp32 .* ms, int8 .* ms per step on this CPU .*: running ${auto.precision}`));
+      const frame = { data: obs(3).agentview_rgb, height: 48, width: 48, channels: 3 as const };
+      const a = await fp.act(frame, 'put the bowl on the plate');
+      const b = await q.act(frame, 'put the bowl on the plate');
+      // int8 weights: close to fp32, not bit-equal (the acceptance check on validation frames is `bench -- int8`)
+      expect(b.actions).toHaveLength(a.actions.length);
+      expect(Math.max(...a.actions.map((v, i) => Math.abs(v - b.actions[i])))).toBeLessThan(0.5);
+      // a policy spec asks for it, and the trial record says which precision ran
+      const p = (await makePolicy(PolicySpec.parse({ kind: 'student', file: path.relative(tmp.dir, file), precision: 'int8' }), { seed: 0, baseDir: tmp.dir })) as StudentOnnxPolicy;
+      expect(p.runtime.precision).toBe('int8');
+      await p.close();
+    } finally {
+      await Promise.all([fp.release(), q.release(), auto.release()]);
+    }
+  }, 60_000);
+
   it('refuses a file of another action width, or not a policy at all, at load', async () => {
     const meta = JSON.parse(readFileSync(path.join(tmp.dir, 'policy.json'), 'utf8'));
     // a model without embedded metadata whose policy.json says the actions are 6-wide (another action space)
