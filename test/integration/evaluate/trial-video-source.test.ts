@@ -42,6 +42,20 @@ describe('trials as video panels', () => {
     expect(logs.filter((l) => /reproduces the recorded trial/.test(l))).toHaveLength(12);
   });
 
+  it('re-renders a trial of each suite at 512 px, the paper size, reproducing it', async () => {
+    const sims = new SimPool();
+    try {
+      for (const suite of SUITES) {
+        const p = await loadPanel('exp_test', tmp.dir, { policyId: 'teacher', suite, taskIndex: 3, trialIndex: 1 }, sims, { size: 512, rerender: 'always', cacheDir: path.join(tmp.dir, 'cache512') });
+        expect(p.size).toEqual({ width: 512, height: 512 });
+        expect(p.frames[0]).toHaveLength(512 * 512 * 3);
+        expect(p.frames).toHaveLength(p.steps + 1);
+      }
+    } finally {
+      await sims.close();
+    }
+  }, 120_000);
+
   it('uses the stored frames at their own size, and upscales them when re-rendering is turned off', async () => {
     const sims = new SimPool();
     try {
