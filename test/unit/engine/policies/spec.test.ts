@@ -29,7 +29,7 @@ describe('PolicySpec', () => {
   it('reads the old string forms as the specs they meant', () => {
     expect(PolicySpec.parse('teacher:scripted')).toEqual({ kind: 'scripted' });
     expect(PolicySpec.parse('rest:http://h:1')).toEqual({ kind: 'openvla-rest', url: 'http://h:1' });
-    expect(PolicySpec.parse('student:x.onnx')).toEqual({ kind: 'student', file: 'x.onnx', textMode: 'masked', ep: 'cpu' });
+    expect(PolicySpec.parse('student:x.onnx')).toEqual({ kind: 'student', file: 'x.onnx', textMode: 'masked', ep: 'cpu', precision: 'fp32' });
     expect(policySpecFromString('ws://h:1')).toEqual({ kind: 'websocket', url: 'ws://h:1' });
   });
 
