@@ -11,7 +11,7 @@ import { NdArray, asNumbers, packb, unpackb } from './msgpack-numpy.js';
  * error traceback. Observations follow openpi's LIBERO example (examples/libero/main.py):
  *   observation/image        224×224×3 uint8, agentview rotated 180°
  *   observation/wrist_image  224×224×3 uint8, rotated 180°
- *   observation/state        8 floats: ee pos 3, ee axis-angle 3, gripper qpos 2
+ *   observation/state        8 float64: ee pos 3, ee axis-angle 3, gripper qpos 2
  *   prompt                   the instruction
  * and the client executes the first `replanSteps` actions of each chunk (openpi's default 5).
  */
@@ -79,27 +79,40 @@ export class WebsocketPolicy implements Policy {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) return this.ws;
     const ws = new WebSocket(this.opts.url, { maxPayload: 256 << 20, handshakeTimeout: this.timeoutMs });
     this.ws = ws;
+    // Only the current socket answers the pending request: a dropped one's late close must not fail the new one's.
     ws.on('message', (data, isBinary) => {
+      if (this.ws !== ws) return;
       const p = this.pending;
       this.pending = null;
       p?.resolve(data, isBinary);
     });
     ws.on('close', (code, reason) => {
+      if (this.ws !== ws) return;
       const p = this.pending;
       this.pending = null;
       p?.reject(this.fail(`connection closed (${code} ${reason.toString()})`, { reason: 'closed', code }));
-      if (this.ws === ws) this.ws = null;
+      this.ws = null;
     });
     ws.on('error', (err) => {
+      if (this.ws !== ws) return;
       const p = this.pending;
       this.pending = null;
       p?.reject(this.fail(`connection error (${err.message})`, { reason: 'network' }));
     });
-    const first = this.next(); // the metadata frame
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', (err) => reject(this.fail(`cannot connect (${err.message})`, { reason: 'network' })));
-    });
+    // The metadata frame may arrive right after the handshake, so its wait starts now; when the connection
+    // fails instead, both waits reject and only the handshake's is the caller's: the other is marked handled
+    // (an unawaited rejection would take a collect worker down instead of reporting).
+    const first = this.next();
+    first.catch(() => undefined);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', (err) => reject(this.fail(`cannot connect (${err.message})`, { reason: 'network' })));
+      });
+    } catch (err) {
+      if (this.ws === ws) this.dropConnection();
+      throw err;
+    }
     const meta = this.decode(await first, 'metadata');
     this.metadata = meta && typeof meta === 'object' ? (meta as Record<string, unknown>) : {};
     return ws;
@@ -107,6 +120,9 @@ export class WebsocketPolicy implements Policy {
 
   private decode(frame: { data: WebSocket.RawData; isBinary: boolean }, what: string): unknown {
     const buf = Buffer.isBuffer(frame.data) ? frame.data : Array.isArray(frame.data) ? Buffer.concat(frame.data) : Buffer.from(frame.data as ArrayBuffer);
+    // A text frame is openpi's traceback, sent just before the server closes this connection (1011): drop
+    // it now, so the next request opens a new one instead of going to a socket that is closing.
+    if (!frame.isBinary) this.dropConnection();
     if (!frame.isBinary) throw this.fail(`error from the server while answering ${what}:\n${buf.toString('utf8').slice(0, 2000)}`, { reason: 'server-error' });
     return unpackb(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), `${this.source} (${what})`);
   }
@@ -124,7 +140,8 @@ export class WebsocketPolicy implements Policy {
   async act(obs: Observation): Promise<Float32Array> {
     const ws = await this.connect();
     const { height, width } = obs.imageSize;
-    const state = Float32Array.from([...obs.ee_pos, ...obs.ee_ori, ...obs.gripper_states]);
+    // float64, as openpi's LIBERO example sends it (np.concatenate of the env's float64 arrays)
+    const state = Float64Array.from([...obs.ee_pos, ...obs.ee_ori, ...obs.gripper_states]);
     const request = {
       'observation/image': this.image(obs.agentview_rgb, height, width),
       'observation/wrist_image': this.image(obs.eye_in_hand_rgb, height, width),

@@ -66,12 +66,15 @@ export async function startOpenVlaServer(mode: RestMode): Promise<{ url: string;
   };
 }
 
-export type WsMode = 'ok' | 'slow' | 'traceback' | 'nan' | 'width6' | 'noactions';
+/** traceback-once: the first connection's first request gets a traceback and a close (1011), as openpi's server does on an exception; later connections answer. */
+export type WsMode = 'ok' | 'slow' | 'traceback' | 'traceback-once' | 'nan' | 'width6' | 'noactions';
 
-export async function startOpenpiServer(mode: WsMode, chunk = 10): Promise<{ url: string; observations: unknown[]; close: () => Promise<void> }> {
+export async function startOpenpiServer(mode: WsMode, chunk = 10): Promise<{ url: string; observations: unknown[]; connections: () => number; close: () => Promise<void> }> {
   const observations: unknown[] = [];
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  let connections = 0;
   wss.on('connection', (ws) => {
+    const connection = ++connections;
     ws.send(packb({ policy: 'reference', action_horizon: chunk }));
     ws.on('message', (data) => {
       const obs = unpackb(new Uint8Array(data as Buffer)) as Record<string, unknown>;
@@ -85,6 +88,10 @@ export async function startOpenpiServer(mode: WsMode, chunk = 10): Promise<{ url
         case 'ok': return reply();
         case 'slow': return void setTimeout(reply, 1500);
         case 'traceback': ws.send('Traceback (most recent call last):\n  ValueError: bad observation'); return ws.close(1011, 'Internal server error');
+        case 'traceback-once':
+          if (connection > 1) return reply();
+          ws.send('Traceback (most recent call last):\n  ValueError: bad observation');
+          return ws.close(1011, 'Internal server error');
         case 'nan': actions[5 * 7 + 2] = Number.NaN; return reply();
         case 'width6': return ws.send(packb({ actions: new NdArray(actions.slice(0, chunk * 6), [chunk, 6]) }));
         case 'noactions': return ws.send(packb({ action: new NdArray(actions, [chunk, 7]) }));
@@ -96,6 +103,7 @@ export async function startOpenpiServer(mode: WsMode, chunk = 10): Promise<{ url
   return {
     url: `ws://127.0.0.1:${port}`,
     observations,
+    connections: () => connections,
     close: () => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(() => r()); }),
   };
 }

@@ -36,6 +36,34 @@ describe('openpi msgpack-numpy', () => {
 });
 
 describe('openpi-style websocket teacher', () => {
+  it('a server that is down is a REMOTE_ERROR for the caller and nothing else: no unhandled rejection takes the process down', async () => {
+    const server = await startOpenpiServer('ok');
+    const url = server.url;
+    await server.close(); // the port is now closed
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const policy = new WebsocketPolicy({ url, timeoutMs: 2000 });
+      const err = await policy.reset(ctx).then(() => null, (e: unknown) => e);
+      expect(err).toMatchObject({ code: 'REMOTE_ERROR', details: { reason: 'network' } });
+      await new Promise((r) => setTimeout(r, 100)); // let any stray rejection surface
+      expect(unhandled).toEqual([]);
+      await policy.close();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('after a server error (a traceback, then the server closes), the next request opens a new connection', async () => {
+    const { policy, server } = await policyFor('traceback-once');
+    const first = await policy.act(fakeObservation(1)).then(() => null, (e: unknown) => e);
+    expect((first as LabError).message).toMatch(/ValueError: bad observation/);
+    const chunk = await policy.act(fakeObservation(40));
+    expect(chunk.length).toBe(5 * 7);
+    expect(server.connections()).toBe(2);
+  });
+
   it('reads the metadata, sends openpi LIBERO observations and executes the first replan steps', async () => {
     const { policy, server } = await policyFor('ok');
     expect(policy.metadata).toEqual({ policy: 'reference', action_horizon: 10 });
@@ -45,7 +73,9 @@ describe('openpi-style websocket teacher', () => {
     expect(obs.prompt).toBe(ctx.instruction);
     expect((obs['observation/image'] as NdArray).shape).toEqual([224, 224, 3]);
     expect((obs['observation/wrist_image'] as NdArray).shape).toEqual([224, 224, 3]);
-    expect(Array.from((obs['observation/state'] as NdArray).data as Float32Array).map((v) => +v.toFixed(3))).toEqual([0.1, 0.2, 0.3, 0, 0, 3.1, 0.04, -0.04]);
+    // float64, as openpi's LIBERO example sends the state (np.concatenate of float64 arrays)
+    expect((obs['observation/state'] as NdArray).data).toBeInstanceOf(Float64Array);
+    expect(Array.from((obs['observation/state'] as NdArray).data as Float64Array).map((v) => +v.toFixed(3))).toEqual([0.1, 0.2, 0.3, 0, 0, 3.1, 0.04, -0.04]);
     expect(chunk[6]).toBe(-1);
     expect(chunk[1 * 7 + 0]).toBeCloseTo(40 / 255 - 0.5 + 0.001, 5);
     expect((await policy.act(fakeObservation(200)))[6]).toBe(1); // same connection, second request
