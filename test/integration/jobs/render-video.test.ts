@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluatePolicy } from '../../../electron/engine/evaluate/evaluation.js';
@@ -151,6 +151,23 @@ describe('render-video job', () => {
     expect(bad.error!.message).toMatch(/does not reproduce the recorded trial/);
     expect(existsSync(path.join(dir, 'videos', 'rr-bad.mp4'))).toBe(false);
     expect(existsSync(path.join(dir, 'videos', 'rerender', 'teacher-goal-task0-trial1-64px.frames-u8.gz'))).toBe(false);
+  }, 120_000);
+
+  it('is cancelled between frames, leaving no partial video behind', async () => {
+    const job = env.lab.supervisor.start('render-video', expId, { layout: 'compare', suite: 'goal', taskIndex: 0, initIndex: 0, size: 512, rerender: 'never', hold: 600, name: 'cancelled' });
+    await new Promise<void>((resolve) => {
+      const iv = setInterval(() => {
+        if (/^frame /.test(env.lab.store.getJob(job.id).progress.stage)) {
+          clearInterval(iv);
+          resolve();
+        }
+      }, 20);
+    });
+    env.lab.supervisor.cancel(job.id);
+    const done = await env.lab.supervisor.waitFor(job.id);
+    expect(done.status).toBe('cancelled');
+    const videos = readdirSync(path.join(dir, 'videos'));
+    expect(videos.filter((f) => f.startsWith('cancelled') && !f.endsWith('.json'))).toEqual([]);
   }, 120_000);
 
   it('grid: tasks × policies; bad parameters name the field', async () => {

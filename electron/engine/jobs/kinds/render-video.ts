@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { LabError, parseOr } from '../../errors.js';
@@ -111,6 +111,9 @@ export async function runRenderVideo(p: RenderVideoParams, ctx: JobContext) {
     ctx.progress(1, 'done');
     return { name, outputs: wanted.map(rel), skipped: true };
   }
+  // A worker killed mid-encode leaves its ffmpeg output under a temporary name: gone before this attempt.
+  const videosDir = path.join(expDir, 'videos');
+  if (existsSync(videosDir)) for (const f of readdirSync(videosDir)) if (f.startsWith(`${name}.`) && f.includes('.partial.')) rmSync(path.join(videosDir, f), { force: true });
   const markDone = async (o: Output) => {
     done.add(o);
     await writeJsonAtomic(stateFile, { params: key, done: [...done] });
