@@ -221,10 +221,27 @@ describe.sequential(`kill -9 at ${N} points of every job kind, resumed, equals t
       const job = w.lab.supervisor.start('collect', got.id, collectParams(2));
       await waitUntil(() => pool(procs[0]).length === 2, 120_000, 10);
       const forked = Date.now();
-      await waitUntil(() => journaled(data) >= 1 && pool(procs[0]).length === 2, 120_000, 10);
+      // Both old rollout processes must be *in* their task — holding its journal's lock — when they are held:
+      // one still building its simulator holds nothing yet, and the resumed job may rightly take its task
+      // (a loaded machine makes that likely; this test then failed once in a few full runs).
+      const lockHolders = () =>
+        filesUnder(data, /\.collect-state\.json\.lock$/).flatMap((rel) => {
+          try {
+            return [(JSON.parse(readFileSync(path.join(data, rel), 'utf8')) as { pid: number }).pid];
+          } catch {
+            return []; // being written
+          }
+        });
+      const inTask = () => {
+        const p = pool(procs[0]);
+        const h = lockHolders();
+        return p.length === 2 && p.every((pid) => h.includes(pid)) ? p : null;
+      };
+      await waitUntil(() => journaled(data) >= 1 && inTask() !== null, 120_000, 10);
       // From fork to a first committed episode: how long new rollout processes take to get going here.
       const firstEpisodeMs = Date.now() - forked;
-      held.push(...pool(procs[0]));
+      held.push(...(inTask() ?? pool(procs[0])));
+      const holdersAtHold = lockHolders();
       for (const pid of held) process.kill(pid, 'SIGSTOP');
       const stoppedAt = Date.now();
       process.kill(procs[0].pid!, 'SIGKILL');
@@ -249,7 +266,7 @@ describe.sequential(`kill -9 at ${N} points of every job kind, resumed, equals t
       expect(compareSidecarTrees(collectedData, data)).toEqual([]);
       expect(diffValues(journaled(collectedData), journaled(data), 'journal entries')).toEqual([]);
       // Nobody collected a task while its previous collector lived.
-      expect(collectedMeanwhile, 'episodes committed by the resumed job while the old rollout processes were held').toBe(0);
+      expect(collectedMeanwhile, `episodes committed by the resumed job while the old rollout processes were held (held ${held.join(', ')}; lock holders then ${holdersAtHold.join(', ')})`).toBe(0);
       expect(await waitGone(held)).toEqual([]);
       expect(leftovers(data)).toEqual([]);
     } finally {
