@@ -114,6 +114,7 @@ describe('trial browser in Chromium', () => {
     await expect.poll(() => cameraFrame(page), { timeout: 15_000 }).toBe(0);
     await expect.poll(() => cameraFrame(page, 'wrist'), { timeout: 15_000 }).toBe(0);
     expect(await page.getByTestId('trial-outcome').textContent()).toMatch(/failed/);
+    expect(await page.title()).toMatch(/^Trial · goal task 0 · trial \d+ — VLA-AD Lab$/);
     expect(await chartCursor(page)).toBe(0);
     await page.getByTestId('speed').selectOption('2');
     await page.keyboard.press(' ');

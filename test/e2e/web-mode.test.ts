@@ -67,6 +67,13 @@ describe('web mode in Chromium', () => {
     expect(page.url()).not.toContain('token=');
 
     await createExperimentAndRunSelftest(page, 'E2E distill run');
+    expect(await page.title()).toBe('Experiments — VLA-AD Lab');
+    // The finished job's log, as the lab stored it, with a level filter.
+    await page.getByTestId('job-row').first().getByTestId('job-logs').click();
+    await expect.poll(() => page.getByTestId('log-line').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await page.getByTestId('log-level').selectOption('error');
+    await expect.poll(() => page.getByTestId('job-log').locator('.empty').count()).toBe(1);
+    await page.getByTestId('log-level').selectOption('all');
     const shot = path.join(artifacts, 'web-experiments-finished-job.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
