@@ -150,21 +150,6 @@ export type TrialKey = z.infer<typeof TrialKey>;
 
 export const TrialOutcome = z.enum(['success', 'failure', 'error']);
 
-/** A row of the trial list (trials.list). */
-export const TrialSummary = TrialKey.omit({ experimentId: true }).extend({
-  initIndex: z.number().int().nonnegative(),
-  success: z.boolean(),
-  failure: z.string().nullable(),
-  errorMessage: z.string().optional(),
-  steps: z.number().int().nonnegative(),
-  /** Spurious gripper flips (the flip audit's definition) and the steps they start at. */
-  flips: z.number().int().nonnegative(),
-  flipSteps: z.array(z.number().int().nonnegative()),
-  /** Frame files of the trial, as `<experimentId>/<key path>` specs the file URL takes; null when not kept. */
-  frames: z.object({ agentview: z.string().nullable(), wrist: z.string().nullable() }),
-});
-export type TrialSummary = z.infer<typeof TrialSummary>;
-
 /** How a camera's frames are stored (evaluate/frames.ts): `frames-u8.gz` is gzip of raw H×W×3 frames, LIBERO orientation. */
 export const TrialFramesMeta = z.looseObject({
   format: z.string(),
@@ -173,6 +158,25 @@ export const TrialFramesMeta = z.looseObject({
   width: z.number().int().positive(),
   stride: z.number().int().positive().default(1),
 });
+/** A row of the trial list (trials.list). */
+export const TrialSummary = TrialKey.omit({ experimentId: true }).extend({
+  initIndex: z.number().int().nonnegative(),
+  success: z.boolean(),
+  failure: z.string().nullable(),
+  /** success, failure, or error (a broken server or file: left out of the rates), as trials.list filters it. */
+  outcome: TrialOutcome,
+  errorMessage: z.string().optional(),
+  steps: z.number().int().nonnegative(),
+  /** Spurious gripper flips (the flip audit's definition) and the steps they start at. */
+  flips: z.number().int().nonnegative(),
+  flipSteps: z.array(z.number().int().nonnegative()),
+  /** Frame files of the trial, as `<experimentId>/<key path>` specs the file URL takes; null when not kept. */
+  frames: z.object({ agentview: z.string().nullable(), wrist: z.string().nullable() }),
+  /** How the agentview frames are stored (a thumbnail decodes them without fetching the whole record). */
+  agentviewFrames: TrialFramesMeta.nullable(),
+});
+export type TrialSummary = z.infer<typeof TrialSummary>;
+
 const StepSeries = z.object({ names: z.array(z.string()), series: z.array(z.number().int().nonnegative()) });
 
 /**

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { LabError, parseOr } from '../errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { readJsonFile } from '../util/json-file.js';
 import { workerModule } from '../util/runtime-paths.js';
 import { trainingCoverage, type TrainingCoverage } from './coverage.js';
 import { StudentRuntime } from '../policies/student-onnx.js';
@@ -88,6 +90,18 @@ export function studentCoverage(entry: PolicyEntry, protocol: Pick<Protocol, 'su
 }
 
 export const trialLogFile = (evalDir: string) => path.join(evalDir, 'trials.jsonl');
+/** What a policy's eval folder was evaluated under (the policy, the protocol, its EP and file hash). */
+export const evaluationMetaFile = (evalDir: string) => path.join(evalDir, 'evaluation.json');
+
+const EvaluationMeta = z.object({ policy: z.unknown(), protocol: z.object({ warmupSteps: z.number().int().nonnegative() }).loose() }).loose();
+/** The policy entry and protocol an eval folder records, or null for a folder without one (older, or not evaluated here). */
+export function readEvaluationMeta(evalDir: string): { policy: PolicyEntry | null; warmupSteps: number } | null {
+  const file = evaluationMetaFile(evalDir);
+  if (!existsSync(file)) return null;
+  const m = readJsonFile(file, EvaluationMeta);
+  const policy = PolicyEntrySchema.safeParse(m.policy);
+  return { policy: policy.success ? policy.data : null, warmupSteps: m.protocol.warmupSteps };
+}
 
 const handlerFile = () => workerModule('trial-handler');
 
@@ -120,7 +134,7 @@ function fileDigest(file: string): { sha256: string } | null {
  * the hash was recorded are kept in place (nothing to compare).
  */
 function setAsideIfRetrained(evalDir: string, id: string, now: { sha256: string } | null, log?: (line: string, level?: 'info' | 'warn') => void): void {
-  const metaFile = path.join(evalDir, 'evaluation.json');
+  const metaFile = evaluationMetaFile(evalDir);
   if (!now || !existsSync(metaFile)) return;
   const prev = (JSON.parse(readFileSync(metaFile, 'utf8')) as { policyFile?: { sha256?: string } }).policyFile?.sha256;
   if (prev === undefined || prev === now.sha256) return;
@@ -141,7 +155,7 @@ export async function evaluatePolicy(opts: EvaluatePolicyOptions): Promise<Polic
   mkdirSync(evalDir, { recursive: true });
   const log = trialLogFile(evalDir);
   // The protocol and policy this folder was evaluated under, recorded (seeds included) and checked.
-  const metaFile = path.join(evalDir, 'evaluation.json');
+  const metaFile = evaluationMetaFile(evalDir);
   const coverage = opts.coverage !== undefined ? opts.coverage : studentCoverage(entry, protocol, opts.baseDir);
   const meta = { policy: entry, protocol, coverage, ...(ep ? { ep } : {}), ...(policyFile ? { policyFile } : {}) };
   if (existsSync(metaFile)) {

@@ -41,7 +41,8 @@ export function evaluatedPolicies(store: TrialStore, experimentId: string): stri
     .sort();
 }
 
-function policyTrials(store: TrialStore, experimentId: string, policyId: string): TrialRecord[] {
+/** A policy's current trials (each once), read from its trial log. */
+export function policyTrials(store: TrialStore, experimentId: string, policyId: string): TrialRecord[] {
   return uniqueTrials(readTrials(trialLogFile(path.join(evalRoot(store, experimentId), policyId))).records);
 }
 
@@ -60,6 +61,7 @@ export function summarize(experimentId: string, r: TrialRecord): TrialSummary {
     initIndex: r.initIndex,
     success: r.success,
     failure: r.failure,
+    outcome: outcomeOf(r),
     ...(r.errorMessage !== undefined ? { errorMessage: r.errorMessage } : {}),
     steps: r.steps,
     flips: flips?.flips ?? 0,
@@ -68,6 +70,7 @@ export function summarize(experimentId: string, r: TrialRecord): TrialSummary {
       agentview: r.frames ? framesSpec(experimentId, r, 'agentview') : null,
       wrist: r.wristFrames ? framesSpec(experimentId, r, 'wrist') : null,
     },
+    agentviewFrames: r.frames ? { format: r.frames.format, count: r.frames.count, height: r.frames.height, width: r.frames.width, stride: r.frames.stride } : null,
   };
 }
 

@@ -1,16 +1,15 @@
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { LabError } from '../errors.js';
 import type { Env } from '../envs/env.js';
 import { makeEnv } from '../envs/make-env.js';
 import { FRAME_FORMAT, readFramePack } from './frames.js';
+import { readEvaluationMeta } from './evaluation.js';
 import { WARMUP_STEPS } from './protocol.js';
 import { runTrial, wristFramesFile } from './runner.js';
 import { findTrial, summarize, type TrialStore } from './trial-browser.js';
 import type { TrialRecord } from './trial.js';
 import { ReplayPolicy } from '../policies/replay.js';
-import { readJsonFile } from '../util/json-file.js';
 import type { PanelSource } from '../video/panel-source.js';
 
 /**
@@ -38,11 +37,6 @@ export const REPLAY_TOLERANCE_M = 1e-3;
 /** The trial browser's reader over one experiment folder. */
 export const folderStore = (experimentId: string, expDir: string): TrialStore => ({ experimentDir: () => expDir, getExperiment: () => ({ id: experimentId }) });
 
-function warmupOf(expDir: string, policyId: string): number {
-  const file = path.join(expDir, 'eval', policyId, 'evaluation.json');
-  if (!existsSync(file)) return WARMUP_STEPS;
-  return readJsonFile(file, z.object({ protocol: z.object({ warmupSteps: z.number().int().nonnegative() }) }).loose()).protocol.warmupSteps;
-}
 
 /** Simulators by image size, shared by the panels of one job. */
 export class SimPool {
@@ -61,8 +55,14 @@ export class SimPool {
   }
 }
 
-export async function loadPanel(experimentId: string, expDir: string, ref: TrialRef, sims: SimPool, opts: SourceOptions): Promise<PanelSource> {
-  const record = findTrial(folderStore(experimentId, expDir), { experimentId, ...ref });
+/** One stored trial, named by key, as a panel (its trial log read once). */
+export async function loadTrialPanel(experimentId: string, expDir: string, ref: TrialRef, sims: SimPool, opts: SourceOptions): Promise<PanelSource> {
+  return loadPanel(experimentId, expDir, findTrial(folderStore(experimentId, expDir), { experimentId, ...ref }), sims, opts);
+}
+
+/** A stored trial record as a panel (callers that show several trials of a policy read its log once). */
+export async function loadPanel(experimentId: string, expDir: string, record: TrialRecord, sims: SimPool, opts: SourceOptions): Promise<PanelSource> {
+  const ref = { policyId: record.policyId, suite: record.suite, taskIndex: record.taskIndex, trialIndex: record.trialIndex };
   const summary = summarize(experimentId, record);
   const evalDir = path.join(expDir, 'eval', ref.policyId);
   const stored = record.frames;
@@ -76,7 +76,7 @@ export async function loadPanel(experimentId: string, expDir: string, ref: Trial
   }
   const base = { title: ref.policyId, success: record.success, failure: record.failure, steps: record.steps, gripper: record.gripper, flipSteps: summary.flipSteps, phases: record.phases?.series ?? null, actions: record.actions };
   if (want && canReplay) {
-    const r = await rerender(record, evalDir, size, warmupOf(expDir, ref.policyId), sims, opts);
+    const r = await rerender(record, evalDir, size, readEvaluationMeta(evalDir)?.warmupSteps ?? WARMUP_STEPS, sims, opts);
     return { ...base, ...r, note: `${size}px replay` };
   }
   if (!stored) throw new LabError('NOT_FOUND', `trial ${ref.suite}/${ref.taskIndex}/${ref.trialIndex} of ${ref.policyId} kept no frames`, { ...ref });

@@ -17,5 +17,4 @@ export function frameUrl(experimentId: string, spec: string | null): string | nu
   return lab().fileUrl(experimentId, spec.slice(prefix.length));
 }
 
-export const outcomeOf = (t: Pick<TrialSummary, 'success' | 'failure'>) => (t.success ? 'success' : t.failure === 'error' ? 'error' : 'failure');
 export const outcomeText = (t: Pick<TrialSummary, 'success' | 'failure'>) => (t.success ? 'success' : `failed: ${t.failure ?? 'unknown'}`);

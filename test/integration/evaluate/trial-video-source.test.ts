@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluatePolicy } from '../../../electron/engine/evaluate/evaluation.js';
 import { parseProtocol } from '../../../electron/engine/evaluate/protocol.js';
-import { loadPanel, SimPool } from '../../../electron/engine/evaluate/trial-video-source.js';
+import { loadTrialPanel, SimPool } from '../../../electron/engine/evaluate/trial-video-source.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 /**
@@ -28,7 +28,7 @@ describe('trials as video panels', () => {
       for (const suite of SUITES) {
         for (const taskIndex of [0, 3]) {
           for (const trialIndex of [0, 1]) {
-            const p = await loadPanel('exp_test', tmp.dir, { policyId: 'teacher', suite, taskIndex, trialIndex }, sims, { size: 64, rerender: 'auto', cacheDir: path.join(tmp.dir, 'cache'), log: (l) => logs.push(l) });
+            const p = await loadTrialPanel('exp_test', tmp.dir, { policyId: 'teacher', suite, taskIndex, trialIndex }, sims, { size: 64, rerender: 'auto', cacheDir: path.join(tmp.dir, 'cache'), log: (l) => logs.push(l) });
             expect(p.size, `${suite}/${taskIndex}/${trialIndex}`).toEqual({ width: 64, height: 64 });
             expect(p.frames).toHaveLength(p.steps + 1);
             expect(p.wrist).toHaveLength(p.steps + 1);
@@ -46,7 +46,7 @@ describe('trials as video panels', () => {
     const sims = new SimPool();
     try {
       for (const suite of SUITES) {
-        const p = await loadPanel('exp_test', tmp.dir, { policyId: 'teacher', suite, taskIndex: 3, trialIndex: 1 }, sims, { size: 512, rerender: 'always', cacheDir: path.join(tmp.dir, 'cache512') });
+        const p = await loadTrialPanel('exp_test', tmp.dir, { policyId: 'teacher', suite, taskIndex: 3, trialIndex: 1 }, sims, { size: 512, rerender: 'always', cacheDir: path.join(tmp.dir, 'cache512') });
         expect(p.size).toEqual({ width: 512, height: 512 });
         expect(p.frames[0]).toHaveLength(512 * 512 * 3);
         expect(p.frames).toHaveLength(p.steps + 1);
@@ -59,13 +59,13 @@ describe('trials as video panels', () => {
   it('uses the stored frames at their own size, and upscales them when re-rendering is turned off', async () => {
     const sims = new SimPool();
     try {
-      const stored = await loadPanel('exp_test', tmp.dir, { policyId: 'teacher', suite: 'goal', taskIndex: 0, trialIndex: 0 }, sims, { rerender: 'auto', cacheDir: path.join(tmp.dir, 'cache2') });
+      const stored = await loadTrialPanel('exp_test', tmp.dir, { policyId: 'teacher', suite: 'goal', taskIndex: 0, trialIndex: 0 }, sims, { rerender: 'auto', cacheDir: path.join(tmp.dir, 'cache2') });
       expect(stored.size).toEqual({ width: 32, height: 32 });
       expect(stored.note).toBeUndefined();
-      const up = await loadPanel('exp_test', tmp.dir, { policyId: 'teacher', suite: 'goal', taskIndex: 0, trialIndex: 0 }, sims, { size: 128, rerender: 'never', cacheDir: path.join(tmp.dir, 'cache2') });
+      const up = await loadTrialPanel('exp_test', tmp.dir, { policyId: 'teacher', suite: 'goal', taskIndex: 0, trialIndex: 0 }, sims, { size: 128, rerender: 'never', cacheDir: path.join(tmp.dir, 'cache2') });
       expect(up.size).toEqual({ width: 32, height: 32 });
       expect(up.note).toBe('32px upscaled');
-      await expect(loadPanel('exp_test', tmp.dir, { policyId: 'teacher', suite: 'goal', taskIndex: 0, trialIndex: 9 }, sims, { rerender: 'auto', cacheDir: tmp.dir })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(loadTrialPanel('exp_test', tmp.dir, { policyId: 'teacher', suite: 'goal', taskIndex: 0, trialIndex: 9 }, sims, { rerender: 'auto', cacheDir: tmp.dir })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     } finally {
       await sims.close();
     }

@@ -2,8 +2,10 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { LabError, parseOr } from '../../errors.js';
-import { evaluatedPolicies, listTrials } from '../../evaluate/trial-browser.js';
-import { folderStore, loadPanel, SimPool, type SourceOptions, type TrialRef } from '../../evaluate/trial-video-source.js';
+import { readEvaluationMeta } from '../../evaluate/evaluation.js';
+import { evaluatedPolicies, findTrial, policyTrials } from '../../evaluate/trial-browser.js';
+import type { TrialRecord } from '../../evaluate/trial.js';
+import { folderStore, loadPanel, SimPool, type SourceOptions } from '../../evaluate/trial-video-source.js';
 import { TEACHER_KINDS } from '../../policies/spec.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/atomic.js';
 import { canonicalJson } from '../../util/canonical-json.js';
@@ -38,10 +40,8 @@ export function defaultVideoName(p: RenderVideoParams): string {
 /** Teachers first (the reference of every comparison), then the others by id. */
 function policyOrder(expDir: string, ids: string[]): string[] {
   const teacher = (id: string) => {
-    const file = path.join(expDir, 'eval', id, 'evaluation.json');
-    if (!existsSync(file)) return false;
-    const kind = readJsonFile(file, z.object({ policy: z.object({ spec: z.object({ kind: z.string() }).loose() }).loose() }).loose()).policy.spec.kind;
-    return (TEACHER_KINDS as readonly string[]).includes(kind);
+    const kind = readEvaluationMeta(path.join(expDir, 'eval', id))?.policy?.spec.kind;
+    return kind !== undefined && (TEACHER_KINDS as readonly string[]).includes(kind);
   };
   return [...ids].sort((a, b) => Number(teacher(b)) - Number(teacher(a)) || a.localeCompare(b));
 }
@@ -55,39 +55,41 @@ function pickPolicies(expDir: string, expId: string, asked: string[] | undefined
 
 async function buildLayout(p: RenderVideoParams, expDir: string, expId: string, sims: SimPool, src: SourceOptions, ctx: JobContext): Promise<Layout> {
   const store = folderStore(expId, expDir);
-  const load = async (refs: TrialRef[]): Promise<PanelSource[]> => {
+  // Each policy's trial log is read once, however many of its trials are shown.
+  const logs = new Map<string, TrialRecord[]>();
+  const trialsOf = (id: string) => logs.get(id) ?? logs.set(id, policyTrials(store, expId, id)).get(id)!;
+  const load = async (records: TrialRecord[]): Promise<PanelSource[]> => {
     const out: PanelSource[] = [];
-    for (const [i, ref] of refs.entries()) {
+    for (const [i, r] of records.entries()) {
       ctx.throwIfCancelled();
-      ctx.progress((0.3 * i) / refs.length, `trial ${ref.policyId} ${ref.suite}/${ref.taskIndex}/${ref.trialIndex}`);
-      out.push(await loadPanel(expId, expDir, ref, sims, src));
+      ctx.progress((0.3 * i) / records.length, `trial ${r.policyId} ${r.suite}/${r.taskIndex}/${r.trialIndex}`);
+      out.push(await loadPanel(expId, expDir, r, sims, src));
     }
     return out;
   };
   const panelSize = (panels: PanelSource[]) => p.size ?? Math.max(...panels.map((s) => s.size.width));
   if (p.layout === 'compare') {
     const ids = pickPolicies(expDir, expId, p.policies);
-    const trials = listTrials(store, { experimentId: expId, suite: p.suite, taskIndex: p.taskIndex }).filter((t) => t.initIndex === p.initIndex);
-    const refs = ids.map((id) => {
-      const t = trials.find((x) => x.policyId === id);
-      if (!t) throw new LabError('NOT_FOUND', `render-video: ${id} has no trial of ${p.suite} task ${p.taskIndex} from initial state ${p.initIndex}`, { field: 'initIndex', policyId: id });
-      return { policyId: id, suite: p.suite, taskIndex: p.taskIndex, trialIndex: t.trialIndex };
+    const records = ids.map((id) => {
+      const r = trialsOf(id).find((x) => x.suite === p.suite && x.taskIndex === p.taskIndex && x.initIndex === p.initIndex);
+      if (!r) throw new LabError('NOT_FOUND', `render-video: ${id} has no trial of ${p.suite} task ${p.taskIndex} from initial state ${p.initIndex}`, { field: 'initIndex', policyId: id });
+      return r;
     });
-    if (!p.policies && refs.length < 2) ctx.log(`compare: only ${refs[0].policyId} has a trial from initial state ${p.initIndex}`, 'warn');
-    const panels = await load(refs);
+    if (!p.policies && records.length < 2) ctx.log(`compare: only ${records[0].policyId} has a trial from initial state ${p.initIndex}`, 'warn');
+    const panels = await load(records);
     return compareLayout(panels, { panel: panelSize(panels), hold: p.hold });
   }
   if (p.layout === 'grid') {
     const ids = pickPolicies(expDir, expId, p.policies);
-    const trials = listTrials(store, { experimentId: expId, suite: p.suite }).filter((t) => t.trialIndex === p.trialIndex && ids.includes(t.policyId));
-    const tasks = p.tasks ?? [...new Set(trials.map((t) => t.taskIndex))].sort((a, b) => a - b);
+    const shown = ids.flatMap((id) => trialsOf(id).filter((r) => r.suite === p.suite && r.trialIndex === p.trialIndex && (p.tasks ?? [r.taskIndex]).includes(r.taskIndex)));
+    const tasks = p.tasks ?? [...new Set(shown.map((r) => r.taskIndex))].sort((a, b) => a - b);
     if (!tasks.length) throw new LabError('NOT_FOUND', `render-video: no trial ${p.trialIndex} of suite ${p.suite} is stored`, { field: 'suite', value: p.suite });
-    const refs = tasks.flatMap((task) => ids.flatMap((id) => (trials.some((t) => t.policyId === id && t.taskIndex === task) ? [{ policyId: id, suite: p.suite, taskIndex: task, trialIndex: p.trialIndex }] : [])));
-    const panels = await load(refs);
-    const at = (task: number, id: string) => panels[refs.findIndex((r) => r.taskIndex === task && r.policyId === id)] ?? null;
+    const records = tasks.flatMap((task) => ids.flatMap((id) => shown.filter((r) => r.policyId === id && r.taskIndex === task)));
+    const panels = await load(records);
+    const at = (task: number, id: string) => panels[records.findIndex((r) => r.taskIndex === task && r.policyId === id)] ?? null;
     return gridLayout(tasks.map((task) => ({ label: `T${task}`, cells: ids.map((id) => at(task, id)) })), ids, { panel: panelSize(panels), hold: p.hold });
   }
-  const [panel] = await load([{ policyId: p.policyId, suite: p.suite, taskIndex: p.taskIndex, trialIndex: p.trialIndex }]);
+  const [panel] = await load([findTrial(store, { experimentId: expId, policyId: p.policyId, suite: p.suite, taskIndex: p.taskIndex, trialIndex: p.trialIndex })]);
   return trialLayout(panel, { panel: panelSize([panel]), hold: p.hold, caption: `${p.policyId} · ${p.suite} task ${p.taskIndex} · trial ${p.trialIndex}` });
 }
 
